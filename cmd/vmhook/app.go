@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vmhook/vmhook/projectvm"
+)
+
+// Main runs vmhook and returns its exit code. It is the only place that turns
+// errors into output.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	r := &rt{args: args, stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}
+	r.say = printer{w: stderr, color: isTerminal(stderr) && r.getenv("NO_COLOR") == ""}
+	err := newApp(r).RunContext(ctx, args)
+	if err != nil {
+		var ee *exitError
+		if !(errors.As(err, &ee) && ee.msg == "") {
+			r.say.errorLine(err)
+		}
+	}
+	return exitCode(err)
+}
+
+// rt is what one vmhook run sees of the world.
+type rt struct {
+	args           []string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	environ        []string
+	say            printer
+}
+
+func (r *rt) getenv(k string) string {
+	for i := len(r.environ) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(r.environ[i], k+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+func (r *rt) env() (projectvm.Env, error) {
+	return projectvm.NewEnv(r.environ, projectvm.Host{OS: runtime.GOOS, Arch: runtime.GOARCH, UID: os.Getuid()})
+}
+
+// interactive reports whether both stdin and stdout are terminals.
+func (r *rt) interactive() bool { return isTerminal(r.stdin) && isTerminal(r.stdout) }
+
+func (r *rt) limactl() (*projectvm.Command, error) {
+	c, err := projectvm.FindLimactl(r.getenv("LIMACTL"))
+	if err != nil {
+		return nil, err
+	}
+	c.Env = r.environ
+	return c, nil
+}
+
+// lockTimeout bounds how long a command waits for another vmhook.
+func (r *rt) lockTimeout() time.Duration {
+	if v := r.getenv("VMHOOK_LOCK_TIMEOUT"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			return d
+		}
+	}
+	return 15 * time.Minute
+}
+
+// manager wires a Manager with progress output for people.
+func (r *rt) manager(env projectvm.Env) (*projectvm.Manager, error) {
+	lima, err := r.limactl()
+	if err != nil {
+		return nil, err
+	}
+	return &projectvm.Manager{
+		Lima:     lima,
+		Env:      env,
+		OnWait:   func(name string) { r.say.line("waiting for %s to start…", name) },
+		OnNotice: func(msg string) { r.say.line("%s", msg) },
+	}, nil
+}
+
+var projectFlags = []cli.Flag{
+	&cli.StringFlag{Name: "project", Aliases: []string{"p"}, Usage: "project `DIR` (default: found by walking up from the current directory)"},
+	&cli.StringFlag{Name: "vm", Usage: "a named VM defined in ~/.config/vmhook/vms/`NAME`.yaml"},
+}
+
+var settingsFlags = []cli.Flag{
+	&cli.StringFlag{Name: "cpus", Usage: "virtual CPUs"},
+	&cli.StringFlag{Name: "memory", Usage: "memory, e.g. 8GiB"},
+	&cli.StringFlag{Name: "disk", Usage: "disk size, e.g. 100GiB"},
+	&cli.StringFlag{Name: "image", Usage: "guest image path or URL"},
+	&cli.StringSliceFlag{Name: "port", Usage: "guest port to forward (repeat, or comma list)"},
+	&cli.StringFlag{Name: "session", Usage: "attach to a tmux or zellij session"},
+}
+
+func flagsFrom(c *cli.Context) projectvm.Flags {
+	return projectvm.Flags{
+		CPUs:    c.String("cpus"),
+		Memory:  c.String("memory"),
+		Disk:    c.String("disk"),
+		Image:   c.String("image"),
+		Ports:   c.StringSlice("port"),
+		Session: c.String("session"),
+	}
+}
+
+func newApp(r *rt) *cli.App {
+	app := &cli.App{
+		Name:                 "vmhook",
+		Usage:                "a Lima VM for every project, entered when you cd into it",
+		Version:              projectvm.Version,
+		Reader:               r.stdin,
+		Writer:               r.stdout,
+		ErrWriter:            r.stderr,
+		HideVersion:          true,
+		EnableBashCompletion: true,
+		// Errors are printed once, by Main; nothing may exit mid-run, so
+		// deferred unlocks always run.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usagef("%v; see vmhook --help", err)
+		},
+		Commands: commands(r),
+	}
+	for _, cmd := range app.Commands {
+		cmd.OnUsageError = func(c *cli.Context, err error, _ bool) error {
+			return usagef("%v; see vmhook %s --help", err, c.Command.Name)
+		}
+	}
+	return app
+}
+
+func commands(r *rt) []*cli.Command {
+	var cmds []*cli.Command
+	for _, f := range commandSets {
+		cmds = append(cmds, f(r)...)
+	}
+	return cmds
+}
+
+// commandSets are registered by the files that define commands.
+var commandSets []func(r *rt) []*cli.Command
+
+func register(f func(r *rt) []*cli.Command) bool {
+	commandSets = append(commandSets, f)
+	return true
+}
+
+// openProject resolves the project a command acts on: --vm NAME, --project
+// DIR, the directory found by walking up from the current one, or
+// $VMHOOK_PROJECT exported by `use vm`.
+func (r *rt) openProject(c *cli.Context, env projectvm.Env, flags projectvm.Flags) (*projectvm.Project, error) {
+	if name := c.String("vm"); name != "" {
+		if _, err := os.Stat(env.VMDefinition(name)); err != nil {
+			// A project VM may be named too: follow its owner record.
+			if owner, _ := projectvm.ReadOwner(env.InstanceDir(name)); owner != "" && !strings.HasPrefix(owner, "vm:") {
+				p, err := projectvm.OpenProject(env, owner, flags)
+				if err != nil {
+					return nil, err
+				}
+				if p.Name != name {
+					return nil, fmt.Errorf("VM %q is recorded for %q, which now resolves to %q", name, owner, p.Name)
+				}
+				return p, nil
+			}
+		}
+		return projectvm.OpenNamed(env, name, flags)
+	}
+	dir := c.String("project")
+	if dir == "" {
+		cwd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("find current directory: %w", err)
+		}
+		found, ok := projectvm.FindProjectDir(cwd)
+		switch {
+		case ok:
+			dir = found
+		case r.getenv("VMHOOK_PROJECT") != "":
+			dir = r.getenv("VMHOOK_PROJECT")
+		default:
+			return nil, fmt.Errorf("no vmhook project in %q or above (no %s or .lima/config.yaml); run vmhook new, add %s, or pass --project DIR", cwd, projectvm.ProjectFile, projectvm.ProjectFile)
+		}
+	}
+	return projectvm.OpenProject(env, dir, flags)
+}
+
+// prepare opens the project and brings its generated config up to date,
+// warning once when the config was edited by hand.
+// Settings flags given to `use vm` or `config` are remembered beside the
+// config (persist), so other commands regenerate the same config rather than
+// flip it back and forth.
+func (r *rt) prepare(c *cli.Context, flags projectvm.Flags, persist bool) (projectvm.Env, *projectvm.Project, error) {
+	env, err := r.env()
+	if err != nil {
+		return env, nil, err
+	}
+	p, err := r.openProject(c, env, flags)
+	if err != nil {
+		return env, nil, err
+	}
+	if persist {
+		if err := projectvm.SaveFlags(p, flags); err != nil {
+			return env, nil, err
+		}
+	} else if flags.Empty() {
+		if stored := projectvm.LoadFlags(p); !stored.Empty() {
+			if p, err = reopen(env, p, stored); err != nil {
+				return env, nil, err
+			}
+		}
+	}
+	res, err := p.WriteConfig(c.Context, env)
+	if err != nil {
+		return env, nil, err
+	}
+	if res.Result == projectvm.ConfigHandEdited {
+		r.say.line("%s was edited by hand; leaving it as it is (delete it to let vmhook regenerate it)", p.ConfigPath)
+	}
+	return env, p, nil
+}
+
+func reopen(env projectvm.Env, p *projectvm.Project, flags projectvm.Flags) (*projectvm.Project, error) {
+	if p.Named {
+		return projectvm.OpenNamed(env, p.Name, flags)
+	}
+	return projectvm.OpenProject(env, p.Dir, flags)
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vmhook/vmhook/projectvm"
+)
+
+var _ = register(infoCommands)
+
+func formatPorts(ps []projectvm.PortMap) string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, fmt.Sprintf("%d→127.0.0.1:%d", p.Guest, p.Host))
+	}
+	if len(out) == 0 {
+		return "-"
+	}
+	return strings.Join(out, ", ")
+}
+
+func infoCommands(r *rt) []*cli.Command {
+	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print JSON"}
+	return []*cli.Command{
+		{
+			Name:  "status",
+			Usage: "show the project's VM: state, ports, config drift",
+			Flags: append([]cli.Flag{jsonFlag}, projectFlags...),
+			Action: func(c *cli.Context) error {
+				env, p, err := r.prepare(c, projectvm.Flags{}, false)
+				if err != nil {
+					return err
+				}
+				m := &projectvm.Manager{Env: env}
+				in := m.Info(p)
+				if c.Bool("json") {
+					return json.NewEncoder(r.stdout).Encode(in)
+				}
+				w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintf(w, "name:\t%s\n", in.Name)
+				fmt.Fprintf(w, "project:\t%s\n", in.Project)
+				fmt.Fprintf(w, "status:\t%s\n", in.State)
+				fmt.Fprintf(w, "ports:\t%s\n", formatPorts(in.Ports))
+				fmt.Fprintf(w, "config:\t%s\n", in.Config)
+				if in.HandEdit {
+					fmt.Fprintf(w, "note:\tconfig edited by hand; vmhook leaves it alone\n")
+				}
+				if in.Drift != "" {
+					fmt.Fprintf(w, "drift:\t%s; run vmhook up --apply\n", in.Drift)
+				}
+				return w.Flush()
+			},
+		},
+		{
+			Name:  "list",
+			Usage: "list every VM vmhook created",
+			Flags: []cli.Flag{jsonFlag},
+			Action: func(c *cli.Context) error {
+				env, err := r.env()
+				if err != nil {
+					return err
+				}
+				m := &projectvm.Manager{Env: env}
+				infos, err := m.List()
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					enc := json.NewEncoder(r.stdout)
+					for _, in := range infos {
+						if err := enc.Encode(in); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "NAME\tSTATUS\tPORTS\tPROJECT")
+				for _, in := range infos {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", in.Name, in.State, formatPorts(in.Ports), strings.TrimPrefix(in.Project, "vm:"))
+				}
+				return w.Flush()
+			},
+		},
+		{
+			Name:  "name",
+			Usage: "print the project's VM name",
+			Flags: projectFlags,
+			Action: func(c *cli.Context) error {
+				env, err := r.env()
+				if err != nil {
+					return err
+				}
+				p, err := r.openProject(c, env, projectvm.Flags{})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(r.stdout, p.Name)
+				return nil
+			},
+		},
+		{
+			Name:  "config",
+			Usage: "generate the project's .lima/config.yaml (and print it with --print)",
+			Flags: append([]cli.Flag{&cli.BoolFlag{Name: "print", Usage: "print the config on stdout"}}, append(projectFlags, settingsFlags...)...),
+			Action: func(c *cli.Context) error {
+				_, p, err := r.prepare(c, flagsFrom(c), true)
+				if err != nil {
+					return err
+				}
+				if !c.Bool("print") {
+					fmt.Fprintln(r.stdout, p.ConfigPath)
+					return nil
+				}
+				data, err := os.ReadFile(p.ConfigPath)
+				if err != nil {
+					return fmt.Errorf("read config: %w", err)
+				}
+				_, err = r.stdout.Write(data)
+				return err
+			},
+		},
+		{
+			Name:  "version",
+			Usage: "print vmhook's version",
+			Action: func(c *cli.Context) error {
+				fmt.Fprintf(r.stdout, "vmhook %s\n", projectvm.Version)
+				return nil
+			},
+		},
+	}
+}

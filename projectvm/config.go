@@ -1,0 +1,289 @@
+package projectvm
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/Masterminds/sprig/v3"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vmhook/vmhook/templates"
+)
+
+// Version is vmhook's version, recorded in every generated config.
+var Version = "0.1.0"
+
+// Host describes the machine the VM runs on.
+type Host struct {
+	OS   string // runtime.GOOS
+	Arch string // runtime.GOARCH
+	UID  int
+}
+
+// limaArch maps Go's architecture names to Lima's.
+func limaArch(goarch string) string {
+	switch goarch {
+	case "amd64":
+		return "x86_64"
+	case "arm64":
+		return "aarch64"
+	case "arm":
+		return "armv7l"
+	case "riscv64":
+		return "riscv64"
+	}
+	return goarch
+}
+
+// defaultImages are current Ubuntu LTS cloud images, as Lima's own default
+// template uses; Lima picks the entry for the VM's arch.
+var defaultImages = []imageData{
+	{Location: "https://cloud-images.ubuntu.com/releases/24.04/release/ubuntu-24.04-server-cloudimg-amd64.img", Arch: "x86_64"},
+	{Location: "https://cloud-images.ubuntu.com/releases/24.04/release/ubuntu-24.04-server-cloudimg-arm64.img", Arch: "aarch64"},
+}
+
+type imageData struct{ Location, Arch, Digest string }
+
+type portData struct{ Guest, Host int }
+
+type socketData struct{ Guest, Host string }
+
+type configData struct {
+	Name, Dir          string
+	VMType, Arch       string
+	MountType          string
+	CPUs               int
+	Memory, Disk       string
+	Images             []imageData
+	Mounts             []Mount
+	ForwardAgent       bool
+	Env                map[string]string
+	Ports              []portData
+	Sockets            []socketData
+	Provision          []Provision
+	Session            string
+	ExtraLima          map[string]any
+	ProjectDisplayName string
+}
+
+// GuestSocketPath is where a socket named in settings lives in the guest.
+func GuestSocketPath(guest string, uid int) string {
+	if filepath.IsAbs(guest) {
+		return guest
+	}
+	return fmt.Sprintf("/run/user/%d/%s", uid, guest)
+}
+
+// inputs is everything the rendered config depends on besides the host-port
+// mapping; its hash decides whether the config must be rendered again.
+type inputs struct {
+	Version  string   `json:"version"`
+	Template string   `json:"template"`
+	Name     string   `json:"name"`
+	Dir      string   `json:"dir"`
+	Host     Host     `json:"host"`
+	Settings Settings `json:"settings"`
+}
+
+func hashHex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])[:16]
+}
+
+func (in inputs) hash() string {
+	b, _ := json.Marshal(in)
+	return hashHex(b)
+}
+
+// header is the first line of a generated config.
+var headerRE = regexp.MustCompile(`^# vmhook ([^ ]+) inputs=([0-9a-f]{16}) output=([0-9a-f]{16})\n`)
+
+// Header is the parsed first line of a generated config.
+type Header struct {
+	Version, Inputs, Output string
+}
+
+// ParseConfig splits a config file into its header and body; ok is false when
+// the file has no vmhook header.
+func ParseConfig(data []byte) (h Header, body []byte, ok bool) {
+	m := headerRE.FindSubmatch(data)
+	if m == nil {
+		return Header{}, data, false
+	}
+	return Header{string(m[1]), string(m[2]), string(m[3])}, data[len(m[0]):], true
+}
+
+// HandEdited reports whether a config file no longer matches the output hash
+// its header records (or has no header at all).
+func HandEdited(data []byte) bool {
+	h, body, ok := ParseConfig(data)
+	return !ok || hashHex(body) != h.Output
+}
+
+// render produces the config body for the data.
+func render(d configData) ([]byte, error) {
+	t, err := template.New("lima.yaml").Funcs(sprig.HermeticTxtFuncMap()).Option("missingkey=error").Parse(templates.LimaConfig)
+	if err != nil {
+		return nil, fmt.Errorf("parse config template: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, d); err != nil {
+		return nil, fmt.Errorf("render config: %w", err)
+	}
+	if len(d.ExtraLima) == 0 {
+		return buf.Bytes(), nil
+	}
+	// Raw Lima settings are merged last, over the rendered document.
+	var doc map[string]any
+	if err := yaml.Unmarshal(buf.Bytes(), &doc); err != nil {
+		return nil, fmt.Errorf("render config: %w", err)
+	}
+	deepMerge(doc, d.ExtraLima)
+	var out bytes.Buffer
+	out.WriteString(strings.SplitAfterN(buf.String(), "\n", 3)[0])
+	out.WriteString(strings.SplitAfterN(buf.String(), "\n", 3)[1])
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return nil, fmt.Errorf("render config: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// ConfigResult says what WriteConfig did.
+type ConfigResult int
+
+const (
+	// ConfigUnchanged means the file was current.
+	ConfigUnchanged ConfigResult = iota
+	// ConfigWritten means the file was created or regenerated.
+	ConfigWritten
+	// ConfigHandEdited means the file was edited by hand and left alone.
+	ConfigHandEdited
+)
+
+// configData builds the template data for p with the host-port mapping.
+func (p *Project) configData(mapping map[int]int) configData {
+	s := p.Settings
+	d := configData{
+		Name:         p.Name,
+		Dir:          p.Dir,
+		VMType:       "qemu",
+		Arch:         limaArch(p.Host.Arch),
+		MountType:    "reverse-sshfs",
+		CPUs:         s.CPUs,
+		Memory:       s.Memory,
+		Disk:         s.Disk,
+		Mounts:       s.Mounts,
+		ForwardAgent: s.ForwardAgent,
+		Provision:    s.Provision,
+		Session:      s.Session,
+		ExtraLima:    s.Lima,
+		Env: map[string]string{
+			"SYSINIT_IN_VM": "1",
+			"PROJECT_NAME":  filepath.Base(p.Dir),
+			"VMHOOK_VM":     p.Name,
+		},
+	}
+	if p.Host.OS == "darwin" {
+		d.VMType, d.MountType = "vz", "virtiofs"
+	}
+	if s.Session == "zellij" {
+		d.Env["ZELLIJ_SESSION"] = p.Name
+	}
+	for k, v := range s.Env {
+		d.Env[k] = v
+	}
+	if s.Image.Location != "" {
+		d.Images = []imageData{{Location: s.Image.Location, Arch: d.Arch, Digest: s.Image.Digest}}
+	} else {
+		d.Images = defaultImages
+	}
+	for _, g := range s.Ports {
+		d.Ports = append(d.Ports, portData{Guest: g, Host: mapping[g]})
+	}
+	for _, so := range s.Sockets {
+		gp := GuestSocketPath(so.Guest, p.Host.UID)
+		d.Sockets = append(d.Sockets, socketData{Guest: gp, Host: so.Host})
+		if so.Env != "" {
+			d.Env[so.Env] = "unix://" + gp
+		}
+	}
+	return d
+}
+
+func (p *Project) inputs() inputs {
+	return inputs{Version: Version, Template: hashHex([]byte(templates.LimaConfig)), Name: p.Name, Dir: p.Dir, Host: p.Host, Settings: p.Settings}
+}
+
+// Render returns the full config file for p with the given host-port mapping.
+func (p *Project) Render(mapping map[int]int) ([]byte, error) {
+	body, err := render(p.configData(mapping))
+	if err != nil {
+		return nil, err
+	}
+	head := fmt.Sprintf("# vmhook %s inputs=%s output=%s\n", Version, p.inputs().hash(), hashHex(body))
+	return append([]byte(head), body...), nil
+}
+
+// ConfigCurrent reports whether the config file on disk was generated from
+// the project's current inputs and not edited since. It reads one file and
+// allocates no ports, so it is the cheap check for every `use vm`.
+func (p *Project) ConfigCurrent() (current bool, handEdited bool, err error) {
+	data, err := os.ReadFile(p.ConfigPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("read config: %w", err)
+	}
+	if HandEdited(data) {
+		return false, true, nil
+	}
+	h, _, _ := ParseConfig(data)
+	return h.Inputs == p.inputs().hash(), false, nil
+}
+
+// PortMapping reads the guest→host port mapping recorded in a config file.
+func PortMapping(path string) (map[int]int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		PortForwards []struct {
+			GuestPort int `yaml:"guestPort"`
+			HostPort  int `yaml:"hostPort"`
+		} `yaml:"portForwards"`
+	}
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("read port mapping from %q: %w", path, err)
+	}
+	m := map[int]int{}
+	for _, pf := range doc.PortForwards {
+		if pf.GuestPort > 0 && pf.HostPort > 0 {
+			m[pf.GuestPort] = pf.HostPort
+		}
+	}
+	return m, nil
+}
+
+// SortedPorts returns the mapping's guest ports in order.
+func SortedPorts(m map[int]int) []int {
+	ks := make([]int, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Ints(ks)
+	return ks
+}

@@ -1,0 +1,372 @@
+package projectvm
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Manager runs the lifecycle of project VMs through a Limactl.
+type Manager struct {
+	Lima Limactl
+	Env  Env
+	// OnWait is called once when a lock has been busy for a second.
+	OnWait func(name string)
+	// OnPhase receives Lima's progress messages while a VM is created or
+	// started.
+	OnPhase func(msg string)
+	// OnNotice receives one-line remarks for people (drift, recovery).
+	OnNotice func(msg string)
+}
+
+func (m *Manager) notice(format string, args ...any) {
+	if m.OnNotice != nil {
+		m.OnNotice(fmt.Sprintf(format, args...))
+	}
+}
+
+func (m *Manager) lockPath(name string) string {
+	return filepath.Join(m.Env.LockDir(), name+".lock")
+}
+
+// State returns the VM's state from its instance directory; Broken becomes
+// Starting while a vmhook start holds the VM's lock.
+func (m *Manager) State(name string) State {
+	s := InstanceState(m.Env.InstanceDir(name))
+	if s == Broken && lockHeld(m.lockPath(name)) {
+		return Starting
+	}
+	return s
+}
+
+// checkOwner refuses an instance that exists and is recorded as another
+// directory's, or was not made by vmhook.
+func (m *Manager) checkOwner(p *Project) error {
+	inst := m.Env.InstanceDir(p.Name)
+	if _, err := os.Stat(filepath.Join(inst, "lima.yaml")); err != nil {
+		return nil
+	}
+	owner, err := ReadOwner(inst)
+	if err != nil {
+		return err
+	}
+	if owner != p.Owner() {
+		who := "was not created by vmhook"
+		if owner != "" {
+			who = fmt.Sprintf("belongs to %q", owner)
+		}
+		return fmt.Errorf("VM %q %s, not to %q; vmhook will not touch it (%w)", p.Name, who, p.Owner(), ErrNotOwned)
+	}
+	return nil
+}
+
+// Ensure makes the project's VM exist and run: created from the generated
+// config if absent, started if stopped, recovered if broken. It is safe to
+// call from many processes at once: only one creates or starts the VM.
+func (m *Manager) Ensure(ctx context.Context, p *Project) error {
+	if err := m.checkOwner(p); err != nil {
+		return err
+	}
+	if InstanceState(m.Env.InstanceDir(p.Name)) == Running {
+		return nil
+	}
+	return withLock(ctx, m.lockPath(p.Name), func() {
+		if m.OnWait != nil {
+			m.OnWait(p.Name)
+		}
+	}, func() error {
+		return m.ensureLocked(ctx, p)
+	})
+}
+
+func (m *Manager) ensureLocked(ctx context.Context, p *Project) error {
+	// Re-read under the lock: the holder before us may have done the work.
+	if err := m.checkOwner(p); err != nil {
+		return err
+	}
+	inst := m.Env.InstanceDir(p.Name)
+	switch InstanceState(inst) {
+	case Running:
+		return nil
+	case Absent:
+		if _, err := os.Stat(p.ConfigPath); err != nil {
+			return fmt.Errorf("no config at %q; run vmhook config (or direnv allow) first", p.ConfigPath)
+		}
+		if _, err := os.Stat(inst); err == nil {
+			// A directory without lima.yaml is the debris of a failed create.
+			if err := m.Lima.Run(ctx, nil, "delete", "--force", p.Name); err != nil {
+				return err
+			}
+		}
+		if err := m.Lima.Run(ctx, m.OnPhase, "create", "--name", p.Name, "--tty=false", p.ConfigPath); err != nil {
+			return err
+		}
+		if err := WriteOwner(inst, p.Owner()); err != nil {
+			return err
+		}
+		if err := m.markApplied(p); err != nil {
+			return err
+		}
+	case Broken:
+		m.notice("%s was left half-running; stopping it before starting again", p.Name)
+		if err := m.Lima.Run(ctx, nil, "stop", "--force", p.Name); err != nil {
+			return err
+		}
+	case Stopped:
+		if d, _ := m.Drift(p); d.Changed {
+			m.notice("%s: %s; run vmhook up --apply to apply it", p.Name, d.Describe())
+		}
+	}
+	return m.Lima.Run(ctx, m.OnPhase, "start", "--tty=false", p.Name)
+}
+
+// appliedFile records the hash of the config an instance was created or last
+// updated from.
+const appliedFile = "vmhook-applied"
+
+func fileHash(path string) (string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	s := sha256.Sum256(data)
+	return hex.EncodeToString(s[:]), nil
+}
+
+func (m *Manager) markApplied(p *Project) error {
+	h, err := fileHash(p.ConfigPath)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	return writeFileAtomic(filepath.Join(m.Env.InstanceDir(p.Name), appliedFile), []byte(h+"\n"), 0o644)
+}
+
+// Drift says how the project's config differs from what its VM runs with.
+type Drift struct {
+	Changed bool
+	// NeedsRecreate lists fields (disk, images, vmType, arch) that only a
+	// destroy and up can change.
+	NeedsRecreate []string
+}
+
+// Describe is a short human description.
+func (d Drift) Describe() string {
+	if !d.Changed {
+		return "config matches the VM"
+	}
+	if len(d.NeedsRecreate) > 0 {
+		return "config changed since the VM was created (" + strings.Join(d.NeedsRecreate, ", ") + " need vmhook destroy, then vmhook up)"
+	}
+	return "config changed since the VM was created"
+}
+
+// Drift compares the generated config with the instance's copy.
+func (m *Manager) Drift(p *Project) (Drift, error) {
+	inst := m.Env.InstanceDir(p.Name)
+	applied, err := os.ReadFile(filepath.Join(inst, appliedFile))
+	if err != nil {
+		return Drift{}, nil
+	}
+	h, err := fileHash(p.ConfigPath)
+	if err != nil {
+		return Drift{}, nil
+	}
+	if strings.TrimSpace(string(applied)) == h {
+		return Drift{}, nil
+	}
+	d := Drift{Changed: true}
+	var now, then map[string]any
+	if b, err := os.ReadFile(p.ConfigPath); err == nil {
+		_ = yaml.Unmarshal(b, &now)
+	}
+	if b, err := os.ReadFile(filepath.Join(inst, "lima.yaml")); err == nil {
+		_ = yaml.Unmarshal(b, &then)
+	}
+	for _, k := range []string{"arch", "disk", "images", "vmType"} {
+		if !reflect.DeepEqual(now[k], then[k]) {
+			d.NeedsRecreate = append(d.NeedsRecreate, k)
+		}
+	}
+	return d, nil
+}
+
+// Apply brings a changed config to an existing VM: stop, replace the
+// instance's lima.yaml, start (as Colima does). Disk, image, vmType and arch
+// changes are refused: they need destroy and up.
+func (m *Manager) Apply(ctx context.Context, p *Project) error {
+	if err := m.checkOwner(p); err != nil {
+		return err
+	}
+	return withLock(ctx, m.lockPath(p.Name), func() {
+		if m.OnWait != nil {
+			m.OnWait(p.Name)
+		}
+	}, func() error {
+		if err := m.checkOwner(p); err != nil {
+			return err
+		}
+		inst := m.Env.InstanceDir(p.Name)
+		if InstanceState(inst) == Absent {
+			return m.ensureLocked(ctx, p)
+		}
+		d, err := m.Drift(p)
+		if err != nil {
+			return err
+		}
+		if !d.Changed {
+			return m.ensureLocked(ctx, p)
+		}
+		if len(d.NeedsRecreate) > 0 {
+			return fmt.Errorf("%s changed for %s; run vmhook destroy, then vmhook up (the VM's disk is lost)", strings.Join(d.NeedsRecreate, ", "), p.Name)
+		}
+		if st := InstanceState(inst); st == Running || st == Broken {
+			m.notice("stopping %s to apply the new config", p.Name)
+			if err := m.Lima.Run(ctx, nil, "stop", p.Name); err != nil {
+				return err
+			}
+		}
+		data, err := os.ReadFile(p.ConfigPath)
+		if err != nil {
+			return fmt.Errorf("read config: %w", err)
+		}
+		if err := writeFileAtomic(filepath.Join(inst, "lima.yaml"), data, 0o644); err != nil {
+			return err
+		}
+		if err := m.markApplied(p); err != nil {
+			return err
+		}
+		return m.Lima.Run(ctx, m.OnPhase, "start", "--tty=false", p.Name)
+	})
+}
+
+// Stop stops the VM if it runs.
+func (m *Manager) Stop(ctx context.Context, p *Project) error {
+	if err := m.checkOwner(p); err != nil {
+		return err
+	}
+	return withLock(ctx, m.lockPath(p.Name), func() {
+		if m.OnWait != nil {
+			m.OnWait(p.Name)
+		}
+	}, func() error {
+		switch InstanceState(m.Env.InstanceDir(p.Name)) {
+		case Absent, Stopped:
+			return nil
+		case Broken:
+			return m.Lima.Run(ctx, nil, "stop", "--force", p.Name)
+		}
+		return m.Lima.Run(ctx, m.OnPhase, "stop", p.Name)
+	})
+}
+
+// Destroy deletes the VM and its disk. The generated config stays.
+func (m *Manager) Destroy(ctx context.Context, p *Project) error {
+	if err := m.checkOwner(p); err != nil {
+		return err
+	}
+	return withLock(ctx, m.lockPath(p.Name), nil, func() error {
+		if _, err := os.Stat(m.Env.InstanceDir(p.Name)); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return m.Lima.Run(ctx, nil, "delete", "--force", p.Name)
+	})
+}
+
+// ShellArgs returns the limactl arguments that open a shell (or run cmd) in
+// the VM at the project directory. SYSINIT_IN_VM is set on the command line
+// as well as in the guest's environment, so nesting is refused even if the
+// guest's /etc/environment was changed.
+func ShellArgs(p *Project, cmd []string) []string {
+	args := []string{"shell", "--workdir", p.Dir, p.Name, "env", "SYSINIT_IN_VM=1", "VMHOOK_VM=" + p.Name}
+	switch {
+	case len(cmd) > 0:
+		return append(args, cmd...)
+	case p.Settings.Session == "tmux":
+		return append(args, "tmux", "new-session", "-A", "-s", p.Name)
+	case p.Settings.Session == "zellij":
+		return append(args, "zellij", "attach", "--create", p.Name)
+	}
+	// The guest user's own login shell, whatever it is.
+	return append(args, "sh", "-c", `exec "${SHELL:-/bin/sh}" -l`)
+}
+
+// Info is what status and list report about one VM.
+type Info struct {
+	Name     string    `json:"name"`
+	Project  string    `json:"project"`
+	State    State     `json:"status"`
+	Config   string    `json:"config"`
+	Ports    []PortMap `json:"ports"`
+	Drift    string    `json:"drift,omitempty"`
+	HandEdit bool      `json:"configHandEdited,omitempty"`
+	Recreate []string  `json:"needsRecreate,omitempty"`
+	Instance string    `json:"instanceDir"`
+}
+
+// PortMap is one forwarded port.
+type PortMap struct {
+	Guest int `json:"guest"`
+	Host  int `json:"host"`
+}
+
+// Info gathers a project's status without running limactl.
+func (m *Manager) Info(p *Project) Info {
+	in := Info{Name: p.Name, Project: p.Owner(), State: m.State(p.Name), Config: p.ConfigPath, Instance: m.Env.InstanceDir(p.Name)}
+	if mp, err := PortMapping(p.ConfigPath); err == nil {
+		for _, g := range SortedPorts(mp) {
+			in.Ports = append(in.Ports, PortMap{Guest: g, Host: mp[g]})
+		}
+	}
+	if data, err := os.ReadFile(p.ConfigPath); err == nil {
+		in.HandEdit = HandEdited(data)
+	}
+	if in.State != Absent {
+		if d, _ := m.Drift(p); d.Changed {
+			in.Drift, in.Recreate = d.Describe(), d.NeedsRecreate
+		}
+	}
+	return in
+}
+
+// List returns every instance vmhook created, from the instance directories.
+func (m *Manager) List() ([]Info, error) {
+	entries, err := os.ReadDir(m.Env.LimaHome)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read LIMA_HOME: %w", err)
+	}
+	var out []Info
+	for _, e := range entries {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), "_") {
+			continue
+		}
+		inst := filepath.Join(m.Env.LimaHome, e.Name())
+		owner, err := ReadOwner(inst)
+		if err != nil || owner == "" {
+			continue
+		}
+		in := Info{Name: e.Name(), Project: owner, State: m.State(e.Name()), Instance: inst}
+		if !strings.HasPrefix(owner, "vm:") {
+			in.Config = filepath.Join(owner, ".lima", "config.yaml")
+			if mp, err := PortMapping(in.Config); err == nil {
+				for _, g := range SortedPorts(mp) {
+					in.Ports = append(in.Ports, PortMap{Guest: g, Host: mp[g]})
+				}
+			}
+		}
+		out = append(out, in)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}

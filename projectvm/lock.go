@@ -1,0 +1,75 @@
+package projectvm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// waitNotice is how long a waiter stays quiet before saying it waits.
+const waitNotice = time.Second
+
+// lockPoll is how often a waiter retries the lock.
+const lockPoll = 50 * time.Millisecond
+
+// withLock runs fn while holding an exclusive flock on path. When the lock is
+// busy, onWait (if not nil) is called once after a second, and waiting stops
+// when ctx is done (Ctrl-C or a timeout). The kernel drops the lock when its
+// holder dies, even by kill -9, so a crashed holder never blocks the next.
+func withLock(ctx context.Context, path string, onWait func(), fn func() error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create lock directory: %w", err)
+	}
+	l := flock.New(path)
+	ok, err := l.TryLock()
+	if err != nil {
+		return fmt.Errorf("lock %q: %w", path, err)
+	}
+	if !ok {
+		var notice *time.Timer
+		if onWait != nil {
+			notice = time.AfterFunc(waitNotice, onWait)
+		}
+		ok, err = l.TryLockContext(ctx, lockPoll)
+		if notice != nil {
+			notice.Stop()
+		}
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("timed out waiting for lock %q; another vmhook may be stuck: check it with ps, or remove nothing and retry", path)
+			}
+			if errors.Is(err, context.Canceled) {
+				return fmt.Errorf("interrupted while waiting for lock %q: %w", path, err)
+			}
+			return fmt.Errorf("lock %q: %w", path, err)
+		}
+		if !ok {
+			return fmt.Errorf("lock %q: not acquired", path)
+		}
+	}
+	defer l.Unlock()
+	return fn()
+}
+
+// lockHeld reports whether another process holds the lock at path, without
+// waiting.
+func lockHeld(path string) bool {
+	if _, err := os.Stat(path); err != nil {
+		return false
+	}
+	l := flock.New(path)
+	ok, err := l.TryLock()
+	if err != nil {
+		return false
+	}
+	if ok {
+		l.Unlock()
+		return false
+	}
+	return true
+}

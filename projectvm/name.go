@@ -1,0 +1,180 @@
+// Package projectvm is the core of vmhook: it turns a project directory into a
+// Lima instance name, layered settings, a generated Lima config, a status read
+// from the instance directory, and a lifecycle run under file locks.
+package projectvm
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// limaIdentifier is Lima's rule for instance names (pkg/identifiers).
+var limaIdentifier = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+
+const (
+	// nameSuffix is appended to every derived project VM name.
+	nameSuffix = "-dev"
+	// maxBaseLen caps the basename part so the guest hostname (lima-NAME)
+	// stays a valid DNS label (63 bytes) with room for the suffix and hash.
+	maxBaseLen = 32
+	// sockProbe is the longest socket Lima creates in an instance directory
+	// (ssh.sock plus ssh's 16-character ControlPath suffix).
+	sockProbe = "/ssh.sock.1234567890123456"
+	// sockBudget is the smallest UNIX socket path limit among supported hosts
+	// (104 on macOS; Linux allows 108).
+	sockBudget = 104
+	hashLen    = 8
+)
+
+// ValidName reports whether name is a Lima instance name vmhook may use.
+func ValidName(name string) error {
+	if !limaIdentifier.MatchString(name) {
+		return fmt.Errorf("invalid VM name %q: use letters, digits and single '.', '_' or '-' between them", name)
+	}
+	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {
+		return fmt.Errorf("invalid VM name %q: must not end in .yaml or .yml", name)
+	}
+	return nil
+}
+
+// CheckSocketBudget reports whether Lima's sockets for name fit the UNIX socket
+// path limit under limaHome.
+func CheckSocketBudget(limaHome, name string) error {
+	if n := len(filepath.Join(limaHome, name)) + len(sockProbe); n >= sockBudget {
+		return fmt.Errorf("VM name %q under LIMA_HOME %q makes socket paths of %d bytes (limit %d); set LIMA_HOME to a shorter directory", name, limaHome, n, sockBudget)
+	}
+	return nil
+}
+
+// pathHash is a short, stable hash of an absolute project path.
+func pathHash(dir string) string {
+	sum := sha256.Sum256([]byte(dir))
+	return hex.EncodeToString(sum[:])[:hashLen]
+}
+
+// sanitize lowercases s and turns each run of characters outside [a-z0-9]
+// into a single '-', trimming dashes at both ends.
+func sanitize(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+			continue
+		}
+		dash = true
+	}
+	return b.String()
+}
+
+// Names are the two names a project directory may own: Base, derived from the
+// basename, and Hashed, which adds a hash of the absolute path. They are equal
+// when the basename could not be used as it is.
+type Names struct {
+	Base, Hashed string
+}
+
+// DeriveNames computes the candidate VM names of the absolute directory dir,
+// fitted to the socket-path budget under limaHome.
+func DeriveNames(dir, limaHome string) (Names, error) {
+	if !filepath.IsAbs(dir) {
+		return Names{}, fmt.Errorf("derive VM name: %q is not an absolute path", dir)
+	}
+	raw := filepath.Base(filepath.Clean(dir))
+	base := sanitize(raw)
+	h := pathHash(filepath.Clean(dir))
+	// The room left for the basename part by the socket budget.
+	room := sockBudget - 1 - len(filepath.Clean(limaHome)) - 1 - len(sockProbe) - len(nameSuffix) - 1 - hashLen
+	if room < 1 {
+		return Names{}, fmt.Errorf("LIMA_HOME %q is too long for Lima's socket paths (limit %d bytes); set LIMA_HOME to a shorter directory", limaHome, sockBudget)
+	}
+	limit := min(maxBaseLen, room)
+	hashed := func(b string) string {
+		if len(b) > limit {
+			b = strings.TrimRight(b[:limit], "-")
+		}
+		if b == "" {
+			return "vm-" + h + nameSuffix
+		}
+		return b + nameSuffix + "-" + h
+	}
+	n := Names{Hashed: hashed(base)}
+	if base != "" && base == raw && len(base) <= limit {
+		n.Base = base + nameSuffix
+	} else {
+		n.Base = n.Hashed
+	}
+	for _, name := range []string{n.Base, n.Hashed} {
+		if err := ValidName(name); err != nil {
+			return Names{}, err
+		}
+		if err := CheckSocketBudget(limaHome, name); err != nil {
+			return Names{}, err
+		}
+	}
+	return n, nil
+}
+
+// ErrNotOwned is returned when an instance belongs to another directory.
+var ErrNotOwned = errors.New("VM belongs to another project")
+
+// ownerFile is the file in an instance directory that records the project
+// directory that created the instance.
+const ownerFile = "vmhook-owner"
+
+// ReadOwner returns the project directory recorded in the instance directory
+// instDir, or "" when there is none.
+func ReadOwner(instDir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(instDir, ownerFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read owner of %q: %w", instDir, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// WriteOwner records dir as the owner of the instance directory instDir.
+func WriteOwner(instDir, dir string) error {
+	return writeFileAtomic(filepath.Join(instDir, ownerFile), []byte(dir+"\n"), 0o644)
+}
+
+// ResolveName picks the VM name of the project dir: the base name unless an
+// instance of that name exists and is not owned by dir, in which case the
+// hashed name. An instance already owned by dir under either name wins, so a
+// project keeps its VM when the other project goes away.
+func ResolveName(dir, limaHome string) (string, error) {
+	n, err := DeriveNames(dir, limaHome)
+	if err != nil {
+		return "", err
+	}
+	if n.Base == n.Hashed {
+		return n.Base, nil
+	}
+	baseDir := filepath.Join(limaHome, n.Base)
+	owner, err := ReadOwner(baseDir)
+	if err != nil {
+		return "", err
+	}
+	if owner == dir {
+		return n.Base, nil
+	}
+	if o, err := ReadOwner(filepath.Join(limaHome, n.Hashed)); err == nil && o == dir {
+		return n.Hashed, nil
+	}
+	if _, err := os.Stat(baseDir); errors.Is(err, os.ErrNotExist) {
+		return n.Base, nil
+	}
+	return n.Hashed, nil
+}

@@ -1,0 +1,737 @@
+package projectvm
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ProjectFile is the committed per-project settings file.
+const ProjectFile = "vmhook.yaml"
+
+// Settings are the resolved settings of one VM, after every layer applied.
+type Settings struct {
+	CPUs         int               `json:"cpus"`
+	Memory       string            `json:"memory"`
+	Disk         string            `json:"disk"`
+	Image        Image             `json:"image"`
+	Ports        []int             `json:"ports"`
+	Mounts       []Mount           `json:"mounts"`
+	Sockets      []Socket          `json:"sockets"`
+	ForwardAgent bool              `json:"forwardAgent"`
+	Env          map[string]string `json:"env"`
+	Provision    []Provision       `json:"provision"`
+	Session      string            `json:"session"`
+	Lima         map[string]any    `json:"lima,omitempty"`
+	Rebuild      string            `json:"rebuild,omitempty"`
+	// AllowMounts lists host directories outside the project that project
+	// settings may mount; only the user config can set it.
+	AllowMounts []string `json:"-"`
+}
+
+// Image is a guest disk image: a local path or URL, with an optional digest.
+type Image struct {
+	Location string `yaml:"location" json:"location,omitempty"`
+	Digest   string `yaml:"digest" json:"digest,omitempty"`
+}
+
+// Mount is an extra host directory mounted in the guest at the same path.
+type Mount struct {
+	Location string `yaml:"location" json:"location"`
+	Writable bool   `yaml:"writable" json:"writable"`
+}
+
+// UnmarshalYAML accepts either a bare path (read-only) or a mapping.
+func (m *Mount) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		m.Location = n.Value
+		return nil
+	}
+	type plain Mount
+	return n.Decode((*plain)(m))
+}
+
+// Socket forwards a host UNIX socket into the guest (Lima reverse
+// portForwards), optionally naming a guest environment variable that points
+// at it, such as DOCKER_HOST.
+type Socket struct {
+	Host  string `yaml:"host" json:"host"`
+	Guest string `yaml:"guest" json:"guest"`
+	Env   string `yaml:"env" json:"env,omitempty"`
+}
+
+// Provision is a script Lima runs in the guest.
+type Provision struct {
+	Mode   string `yaml:"mode" json:"mode"`
+	Script string `yaml:"script" json:"script"`
+}
+
+// layer is one settings source; nil means "not set here".
+type layer struct {
+	CPUs         *int              `yaml:"cpus"`
+	Memory       *string           `yaml:"memory"`
+	Disk         *string           `yaml:"disk"`
+	Image        *Image            `yaml:"image"`
+	Ports        *[]int            `yaml:"ports"`
+	Mounts       *[]Mount          `yaml:"mounts"`
+	Sockets      *[]Socket         `yaml:"sockets"`
+	ForwardAgent *bool             `yaml:"forwardAgent"`
+	Env          map[string]string `yaml:"env"`
+	Provision    *[]Provision      `yaml:"provision"`
+	Session      *string           `yaml:"session"`
+	Lima         map[string]any    `yaml:"lima"`
+	Rebuild      *string           `yaml:"rebuild"`
+	AllowMounts  *[]string         `yaml:"allowMounts"`
+}
+
+// layerKind says which fields a source may set.
+type layerKind int
+
+const (
+	kindUser layerKind = iota
+	kindProject
+	kindNamed
+	kindFlags
+)
+
+var fieldsByKind = map[layerKind][]string{
+	kindUser:    {"cpus", "memory", "disk", "image", "ports", "mounts", "sockets", "forwardAgent", "env", "provision", "session", "lima", "allowMounts"},
+	kindProject: {"cpus", "memory", "disk", "image", "ports", "mounts", "sockets", "forwardAgent", "env", "provision", "session", "lima"},
+	kindNamed:   {"cpus", "memory", "disk", "image", "ports", "mounts", "sockets", "forwardAgent", "env", "provision", "session", "lima", "rebuild"},
+	kindFlags:   {"cpus", "memory", "disk", "image", "ports", "session"},
+}
+
+// SettingsError is a bad value or unknown field in a settings source.
+type SettingsError struct {
+	Source string // file path, or "environment VM_CPUS", or "flag --cpus"
+	Line   int
+	Field  string
+	Msg    string
+}
+
+func (e *SettingsError) Error() string {
+	src := e.Source
+	if e.Line > 0 {
+		src = fmt.Sprintf("%s:%d", src, e.Line)
+	}
+	if e.Field == "" {
+		return fmt.Sprintf("%s: %s", src, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", src, e.Field, e.Msg)
+}
+
+// parsedLayer is a decoded source with the line of each top-level field.
+type parsedLayer struct {
+	layer
+	source string
+	lines  map[string]int
+}
+
+// parseLayer decodes one YAML settings source strictly.
+func parseLayer(source string, data []byte, kind layerKind) (*parsedLayer, error) {
+	pl := &parsedLayer{source: source, lines: map[string]int{}}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return pl, nil
+		}
+		return nil, &SettingsError{Source: source, Msg: "not valid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	if len(doc.Content) == 0 {
+		return pl, nil
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return pl, nil
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, &SettingsError{Source: source, Line: root.Line, Msg: "must be a mapping of settings (cpus: 4, memory: 4GiB, …)"}
+	}
+	allowed := fieldsByKind[kind]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if !slices.Contains(allowed, k.Value) {
+			return nil, &SettingsError{Source: source, Line: k.Line, Field: k.Value, Msg: "unknown field (known: " + strings.Join(allowed, ", ") + ")"}
+		}
+		pl.lines[k.Value] = k.Line
+		if err := decodeField(&pl.layer, k.Value, v); err != nil {
+			var se *SettingsError
+			if errors.As(err, &se) {
+				se.Source = source
+				if se.Line == 0 {
+					se.Line = v.Line
+				}
+				if se.Field == "" {
+					se.Field = k.Value
+				} else {
+					se.Field = k.Value + "." + se.Field
+				}
+				return nil, se
+			}
+			return nil, &SettingsError{Source: source, Line: v.Line, Field: k.Value, Msg: cleanYAMLError(err)}
+		}
+	}
+	return pl, nil
+}
+
+var yamlLinePrefix = regexp.MustCompile(`^line \d+: `)
+
+func cleanYAMLError(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg := yamlLinePrefix.ReplaceAllString(te.Errors[0], "")
+		msg = strings.Replace(msg, "cannot unmarshal", "cannot use", 1)
+		return msg
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// decodeField decodes the value node v of the top-level field name into l.
+func decodeField(l *layer, name string, v *yaml.Node) error {
+	checkKeys := func(n *yaml.Node, keys ...string) error {
+		items := []*yaml.Node{n}
+		if n.Kind == yaml.SequenceNode {
+			items = n.Content
+		}
+		for idx, it := range items {
+			if it.Kind != yaml.MappingNode {
+				continue
+			}
+			for i := 0; i+1 < len(it.Content); i += 2 {
+				if !slices.Contains(keys, it.Content[i].Value) {
+					f := it.Content[i].Value
+					if n.Kind == yaml.SequenceNode {
+						f = fmt.Sprintf("[%d].%s", idx, f)
+					}
+					return &SettingsError{Line: it.Content[i].Line, Field: f, Msg: "unknown field (known: " + strings.Join(keys, ", ") + ")"}
+				}
+			}
+		}
+		return nil
+	}
+	switch name {
+	case "cpus":
+		return v.Decode(&l.CPUs)
+	case "memory":
+		return decodeScalarString(v, &l.Memory)
+	case "disk":
+		return decodeScalarString(v, &l.Disk)
+	case "image":
+		if err := checkKeys(v, "location", "digest"); err != nil {
+			return err
+		}
+		l.Image = new(Image)
+		if v.Kind == yaml.ScalarNode {
+			l.Image.Location = v.Value
+			return nil
+		}
+		type plain Image
+		return v.Decode((*plain)(l.Image))
+	case "ports":
+		l.Ports = new([]int)
+		return v.Decode(l.Ports)
+	case "mounts":
+		if err := checkKeys(v, "location", "writable"); err != nil {
+			return err
+		}
+		l.Mounts = new([]Mount)
+		return v.Decode(l.Mounts)
+	case "sockets":
+		if err := checkKeys(v, "host", "guest", "env"); err != nil {
+			return err
+		}
+		l.Sockets = new([]Socket)
+		return v.Decode(l.Sockets)
+	case "forwardAgent":
+		return v.Decode(&l.ForwardAgent)
+	case "env":
+		return v.Decode(&l.Env)
+	case "provision":
+		if err := checkKeys(v, "mode", "script"); err != nil {
+			return err
+		}
+		l.Provision = new([]Provision)
+		return v.Decode(l.Provision)
+	case "session":
+		return decodeScalarString(v, &l.Session)
+	case "lima":
+		if v.Kind != yaml.MappingNode {
+			return &SettingsError{Msg: "must be a mapping of Lima settings"}
+		}
+		return v.Decode(&l.Lima)
+	case "rebuild":
+		return decodeScalarString(v, &l.Rebuild)
+	case "allowMounts":
+		l.AllowMounts = new([]string)
+		return v.Decode(l.AllowMounts)
+	}
+	return fmt.Errorf("unknown field")
+}
+
+func decodeScalarString(v *yaml.Node, dst **string) error {
+	if v.Kind != yaml.ScalarNode {
+		return &SettingsError{Msg: "must be a single value"}
+	}
+	s := v.Value
+	*dst = &s
+	return nil
+}
+
+// Defaults returns the built-in settings for a host.
+func Defaults() Settings {
+	return Settings{
+		CPUs:   min(4, runtime.NumCPU()),
+		Memory: "4GiB",
+		Disk:   "100GiB",
+		Env:    map[string]string{},
+	}
+}
+
+// Sources names where each settings layer comes from.
+type Sources struct {
+	// UserConfig is the user defaults file (may not exist).
+	UserConfig string
+	// ProjectFile is the project's vmhook.yaml or a named VM definition (may
+	// not exist).
+	ProjectFile string
+	// Named marks ProjectFile as a named VM definition (allows rebuild).
+	Named bool
+	// Env is the environment, as from os.Environ; only VM_* keys are read.
+	Env []string
+	// Flags is the highest layer, e.g. from `use vm --cpus 8`.
+	Flags Flags
+	// ProjectDir anchors relative paths in the project file.
+	ProjectDir string
+}
+
+// Flags are the settings that can be given on the command line.
+type Flags struct {
+	CPUs    string
+	Memory  string
+	Disk    string
+	Image   string
+	Ports   []string
+	Session string
+}
+
+// Empty reports whether no flag is set.
+func (f Flags) Empty() bool {
+	return f.CPUs == "" && f.Memory == "" && f.Disk == "" && f.Image == "" && len(f.Ports) == 0 && f.Session == ""
+}
+
+// LoadSettings applies every layer in order and validates the result.
+func LoadSettings(src Sources) (Settings, error) {
+	s := Defaults()
+	var layers []*parsedLayer
+	for _, f := range []struct {
+		path string
+		kind layerKind
+	}{{src.UserConfig, kindUser}, {src.ProjectFile, map[bool]layerKind{false: kindProject, true: kindNamed}[src.Named]}} {
+		if f.path == "" {
+			continue
+		}
+		data, err := os.ReadFile(f.path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return Settings{}, fmt.Errorf("read settings: %w", err)
+		}
+		pl, err := parseLayer(f.path, data, f.kind)
+		if err != nil {
+			return Settings{}, err
+		}
+		if f.kind == kindUser {
+			if pl.AllowMounts != nil {
+				for _, m := range *pl.AllowMounts {
+					s.AllowMounts = append(s.AllowMounts, expandHome(m))
+				}
+			}
+			if err := pl.resolvePaths(""); err != nil {
+				return Settings{}, err
+			}
+		} else if err := pl.resolvePaths(src.ProjectDir); err != nil {
+			return Settings{}, err
+		}
+		layers = append(layers, pl)
+	}
+	envLayer, err := envLayer(src.Env)
+	if err != nil {
+		return Settings{}, err
+	}
+	layers = append(layers, envLayer...)
+	flagLayer, err := flagsLayer(src.Flags)
+	if err != nil {
+		return Settings{}, err
+	}
+	layers = append(layers, flagLayer...)
+	for _, pl := range layers {
+		if err := s.apply(pl); err != nil {
+			return Settings{}, err
+		}
+	}
+	return s, nil
+}
+
+// apply validates the fields set in pl and lays them over s.
+func (s *Settings) apply(pl *parsedLayer) error {
+	bad := func(field, format string, args ...any) error {
+		return &SettingsError{Source: pl.source, Line: pl.lines[field], Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	l := pl.layer
+	if l.CPUs != nil {
+		if *l.CPUs < 1 || *l.CPUs > 512 {
+			return bad("cpus", "must be a whole number from 1 to 512, got %d", *l.CPUs)
+		}
+		s.CPUs = *l.CPUs
+	}
+	if l.Memory != nil {
+		v, err := normalizeSize(*l.Memory)
+		if err != nil {
+			return bad("memory", "%v", err)
+		}
+		s.Memory = v
+	}
+	if l.Disk != nil {
+		v, err := normalizeSize(*l.Disk)
+		if err != nil {
+			return bad("disk", "%v", err)
+		}
+		s.Disk = v
+	}
+	if l.Image != nil {
+		if strings.TrimSpace(l.Image.Location) == "" {
+			return bad("image", "location must not be empty")
+		}
+		if l.Image.Digest != "" && !regexp.MustCompile(`^sha(256|512):[0-9a-f]+$`).MatchString(l.Image.Digest) {
+			return bad("image", "digest %q must look like sha256:<hex>", l.Image.Digest)
+		}
+		s.Image = *l.Image
+	}
+	if l.Ports != nil {
+		seen := map[int]bool{}
+		for i, p := range *l.Ports {
+			if p < 1 || p > 65535 {
+				return bad("ports", "ports[%d]: %d is not a port number (1-65535)", i, p)
+			}
+			if seen[p] {
+				return bad("ports", "port %d is listed twice", p)
+			}
+			seen[p] = true
+		}
+		s.Ports = slices.Clone(*l.Ports)
+	}
+	if l.Mounts != nil {
+		for i, m := range *l.Mounts {
+			if m.Location == "" {
+				return bad("mounts", "mounts[%d]: location must not be empty", i)
+			}
+			if isSSHDir(m.Location) {
+				return bad("mounts", "mounts[%d]: %q would expose your ssh keys; use forwardAgent: true instead", i, m.Location)
+			}
+		}
+		s.Mounts = slices.Clone(*l.Mounts)
+	}
+	if l.Sockets != nil {
+		for i, so := range *l.Sockets {
+			if so.Host == "" || so.Guest == "" {
+				return bad("sockets", "sockets[%d]: needs both host and guest", i)
+			}
+			if so.Env != "" && !envName.MatchString(so.Env) {
+				return bad("sockets", "sockets[%d]: env %q is not a variable name", i, so.Env)
+			}
+			if !filepath.IsAbs(so.Guest) && strings.Contains(so.Guest, "/") {
+				return bad("sockets", "sockets[%d]: guest %q must be a file name (placed under /run/user/UID/) or an absolute path", i, so.Guest)
+			}
+		}
+		s.Sockets = slices.Clone(*l.Sockets)
+	}
+	if l.ForwardAgent != nil {
+		s.ForwardAgent = *l.ForwardAgent
+	}
+	if l.Env != nil {
+		keys := make([]string, 0, len(l.Env))
+		for k := range l.Env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !envName.MatchString(k) {
+				return bad("env", "%q is not a variable name", k)
+			}
+			if k == "SYSINIT_IN_VM" {
+				return bad("env", "SYSINIT_IN_VM is set by vmhook and cannot be overridden")
+			}
+			s.Env[k] = l.Env[k]
+		}
+	}
+	if l.Provision != nil {
+		for i, p := range *l.Provision {
+			switch p.Mode {
+			case "", "system", "user", "boot", "dependency":
+			default:
+				return bad("provision", "provision[%d]: mode %q must be system, user, boot or dependency", i, p.Mode)
+			}
+			if strings.TrimSpace(p.Script) == "" {
+				return bad("provision", "provision[%d]: script must not be empty", i)
+			}
+		}
+		s.Provision = slices.Clone(*l.Provision)
+		for i := range s.Provision {
+			if s.Provision[i].Mode == "" {
+				s.Provision[i].Mode = "system"
+			}
+		}
+	}
+	if l.Session != nil {
+		switch *l.Session {
+		case "", "none", "tmux", "zellij":
+			s.Session = strings.TrimPrefix(*l.Session, "none")
+		default:
+			return bad("session", "%q must be tmux, zellij or none", *l.Session)
+		}
+	}
+	if l.Lima != nil {
+		if s.Lima == nil {
+			s.Lima = map[string]any{}
+		}
+		deepMerge(s.Lima, l.Lima)
+	}
+	if l.Rebuild != nil {
+		s.Rebuild = *l.Rebuild
+	}
+	return nil
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func isSSHDir(p string) bool {
+	home, _ := os.UserHomeDir()
+	p = filepath.Clean(expandHome(p))
+	ssh := filepath.Join(home, ".ssh")
+	return home != "" && (p == ssh || strings.HasPrefix(p, ssh+string(filepath.Separator)) || p == home)
+}
+
+// resolvePaths makes mount and socket paths absolute: relative to dir for a
+// project file, and requires them absolute (or ~) for the user config.
+func (pl *parsedLayer) resolvePaths(dir string) error {
+	if pl.Mounts != nil {
+		ms := *pl.Mounts
+		for i := range ms {
+			loc := expandHome(ms[i].Location)
+			if !filepath.IsAbs(loc) {
+				if dir == "" {
+					return &SettingsError{Source: pl.source, Line: pl.lines["mounts"], Field: "mounts", Msg: fmt.Sprintf("mounts[%d]: %q must be an absolute path", i, ms[i].Location)}
+				}
+				loc = filepath.Join(dir, loc)
+			}
+			ms[i].Location = filepath.Clean(loc)
+		}
+	}
+	if pl.Sockets != nil {
+		ss := *pl.Sockets
+		for i := range ss {
+			ss[i].Host = expandHome(ss[i].Host)
+			if !filepath.IsAbs(ss[i].Host) && dir != "" {
+				ss[i].Host = filepath.Join(dir, ss[i].Host)
+			}
+		}
+	}
+	if pl.Image != nil && dir != "" {
+		loc := expandHome(pl.Image.Location)
+		if !strings.Contains(loc, "://") && !filepath.IsAbs(loc) {
+			pl.Image.Location = filepath.Join(dir, loc)
+		} else {
+			pl.Image.Location = loc
+		}
+	}
+	return nil
+}
+
+// CheckMounts refuses project mounts outside the project unless the user
+// config allows them; user-config mounts are always allowed.
+func (s *Settings) CheckMounts(projectDir string, source string) error {
+	for i, m := range s.Mounts {
+		if within(m.Location, projectDir) {
+			continue
+		}
+		ok := false
+		for _, a := range s.AllowMounts {
+			if within(m.Location, a) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return &SettingsError{Source: source, Field: "mounts", Msg: fmt.Sprintf("mounts[%d]: %q is outside the project; add it to allowMounts in your user config to permit it", i, m.Location)}
+		}
+	}
+	return nil
+}
+
+func within(p, dir string) bool {
+	p, dir = filepath.Clean(p), filepath.Clean(dir)
+	return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator))
+}
+
+func expandHome(p string) string {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[1:])
+		}
+	}
+	return p
+}
+
+// envLayer reads VM_CPUS, VM_MEMORY, VM_DISK, VM_PORTS and VM_IMAGE.
+func envLayer(env []string) ([]*parsedLayer, error) {
+	get := func(k string) (string, bool) {
+		for i := len(env) - 1; i >= 0; i-- {
+			if v, ok := strings.CutPrefix(env[i], k+"="); ok {
+				return v, true
+			}
+		}
+		return "", false
+	}
+	var out []*parsedLayer
+	add := func(key, field string, set func(l *layer, v string) error) error {
+		v, ok := get(key)
+		if !ok || v == "" {
+			return nil
+		}
+		pl := &parsedLayer{source: "environment " + key, lines: map[string]int{}}
+		if err := set(&pl.layer, v); err != nil {
+			return &SettingsError{Source: pl.source, Msg: err.Error()}
+		}
+		out = append(out, pl)
+		return nil
+	}
+	errs := []error{
+		add("VM_CPUS", "cpus", setCPUs),
+		add("VM_MEMORY", "memory", func(l *layer, v string) error { l.Memory = &v; return nil }),
+		add("VM_DISK", "disk", func(l *layer, v string) error { l.Disk = &v; return nil }),
+		add("VM_PORTS", "ports", func(l *layer, v string) error { return setPorts(l, strings.Split(v, ",")) }),
+		add("VM_IMAGE", "image", func(l *layer, v string) error { l.Image = &Image{Location: expandHome(v)}; return nil }),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, errs[slices.IndexFunc(errs, func(e error) bool { return e != nil })]
+	}
+	return out, nil
+}
+
+func setCPUs(l *layer, v string) error {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return fmt.Errorf("cpus: %q is not a whole number", v)
+	}
+	l.CPUs = &n
+	return nil
+}
+
+func setPorts(l *layer, vals []string) error {
+	ports := []int{}
+	for _, v := range vals {
+		for _, f := range strings.Split(v, ",") {
+			f = strings.TrimSpace(f)
+			if f == "" {
+				continue
+			}
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				return fmt.Errorf("ports: %q is not a port number", f)
+			}
+			ports = append(ports, n)
+		}
+	}
+	l.Ports = &ports
+	return nil
+}
+
+// flagsLayer turns command-line flags into the highest layer.
+func flagsLayer(f Flags) ([]*parsedLayer, error) {
+	if f.Empty() {
+		return nil, nil
+	}
+	var out []*parsedLayer
+	add := func(name string, set func(l *layer) error) error {
+		pl := &parsedLayer{source: "flag --" + name, lines: map[string]int{}}
+		if err := set(&pl.layer); err != nil {
+			return &SettingsError{Source: pl.source, Msg: err.Error()}
+		}
+		out = append(out, pl)
+		return nil
+	}
+	var err error
+	if f.CPUs != "" {
+		err = errors.Join(err, add("cpus", func(l *layer) error { return setCPUs(l, f.CPUs) }))
+	}
+	if f.Memory != "" && err == nil {
+		err = add("memory", func(l *layer) error { l.Memory = &f.Memory; return nil })
+	}
+	if f.Disk != "" && err == nil {
+		err = add("disk", func(l *layer) error { l.Disk = &f.Disk; return nil })
+	}
+	if f.Image != "" && err == nil {
+		err = add("image", func(l *layer) error { l.Image = &Image{Location: expandHome(f.Image)}; return nil })
+	}
+	if len(f.Ports) > 0 && err == nil {
+		err = add("port", func(l *layer) error { return setPorts(l, f.Ports) })
+	}
+	if f.Session != "" && err == nil {
+		err = add("session", func(l *layer) error { l.Session = &f.Session; return nil })
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+var sizeRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(i?B?|b?)\s*$`)
+
+// normalizeSize accepts sizes such as 4GiB, 4G, 4096MiB or 4gb and returns
+// Lima's binary-unit form.
+func normalizeSize(v string) (string, error) {
+	m := sizeRE.FindStringSubmatch(strings.ToUpper(v[:min(len(v), 64)]))
+	if m == nil || (m[2] == "" && m[3] == "") {
+		return "", fmt.Errorf("%q is not a size such as 4GiB or 512MiB", v)
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil || f <= 0 {
+		return "", fmt.Errorf("%q must be larger than zero", v)
+	}
+	unit := m[2]
+	if unit == "" {
+		return "", fmt.Errorf("%q is not a size such as 4GiB or 512MiB", v)
+	}
+	mib := map[string]float64{"K": 1.0 / 1024, "M": 1, "G": 1024, "T": 1024 * 1024}[unit] * f
+	if mib < 256 {
+		return "", fmt.Errorf("%q is too small (at least 256MiB)", v)
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64) + unit + "iB", nil
+}
+
+// deepMerge lays src over dst: mappings merge key by key, anything else
+// replaces.
+func deepMerge(dst, src map[string]any) {
+	for k, v := range src {
+		if sm, ok := v.(map[string]any); ok {
+			if dm, ok := dst[k].(map[string]any); ok {
+				deepMerge(dm, sm)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}

@@ -1,0 +1,132 @@
+package projectvm
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/tidwall/gjson"
+)
+
+// State is a VM's lifecycle state.
+type State string
+
+// The states a VM can be in. Starting is Broken while a vmhook start holds
+// the VM's lock.
+const (
+	Absent   State = "Absent"
+	Stopped  State = "Stopped"
+	Running  State = "Running"
+	Broken   State = "Broken"
+	Starting State = "Starting"
+)
+
+// driverPidFiles are the VM process pid files Lima's drivers write.
+var driverPidFiles = []struct{ file, cmd string }{
+	{"qemu.pid", "qemu"},
+	{"vz.pid", ""},
+	{"krunkit.pid", "krunkit"},
+}
+
+// InstanceState reads a VM's state from its instance directory, without
+// running limactl: no lima.yaml means Absent; a live host agent and a live
+// driver process mean Running; neither means Stopped; one of them, Broken.
+func InstanceState(instDir string) State {
+	if _, err := os.Stat(filepath.Join(instDir, "lima.yaml")); err != nil {
+		return Absent
+	}
+	ha := pidAlive(filepath.Join(instDir, "ha.pid"), "hostagent")
+	drv := false
+	for _, d := range driverPidFiles {
+		if pidAlive(filepath.Join(instDir, d.file), d.cmd) {
+			drv = true
+			break
+		}
+	}
+	switch {
+	case ha && drv:
+		return Running
+	case !ha && !drv:
+		return Stopped
+	}
+	return Broken
+}
+
+// pidAlive reports whether the pid file names a live process whose command
+// line contains want (guarding against pid reuse). Zombies count as dead.
+func pidAlive(pidFile, want string) bool {
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	if runtime.GOOS != "linux" {
+		return true
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the parenthesised command name, which may contain
+	// spaces or parentheses itself.
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+		if s := stat[i+2]; s == 'Z' || s == 'X' {
+			return false
+		}
+	}
+	if want == "" {
+		return true
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		// Another user's process may hide its command line; trust the pid.
+		return true
+	}
+	return bytes.Contains(cmdline, []byte(want))
+}
+
+// ListEntry is one instance as `limactl list --json` reports it.
+type ListEntry struct {
+	Name   string
+	Status string
+	Dir    string
+	VMType string
+	Arch   string
+}
+
+// ParseList parses `limactl list --json` output: one JSON object per line
+// (Lima's format), or a JSON array (accepted for robustness).
+func ParseList(out []byte) []ListEntry {
+	var entries []ListEntry
+	add := func(v gjson.Result) {
+		if !v.IsObject() {
+			return
+		}
+		entries = append(entries, ListEntry{
+			Name:   v.Get("name").String(),
+			Status: v.Get("status").String(),
+			Dir:    v.Get("dir").String(),
+			VMType: v.Get("vmType").String(),
+			Arch:   v.Get("arch").String(),
+		})
+	}
+	trimmed := bytes.TrimSpace(out)
+	if len(trimmed) > 0 && trimmed[0] == '[' {
+		gjson.ParseBytes(trimmed).ForEach(func(_, v gjson.Result) bool { add(v); return true })
+		return entries
+	}
+	gjson.ForEachLine(string(out), func(line gjson.Result) bool { add(line); return true })
+	return entries
+}
