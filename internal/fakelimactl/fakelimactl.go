@@ -1,0 +1,414 @@
+// Package fakelimactl is a stand-in for Lima's limactl in hermetic tests. It
+// keeps instance state where Lima does ($LIMA_HOME/NAME: lima.yaml, and
+// ha.pid and qemu.pid naming live processes while "running"), prints
+// real-shaped output (logrus lines on stderr, JSON Lines from list --json),
+// records every call, and fails loudly on arguments it does not expect.
+//
+// Environment:
+//
+//	LIMA_HOME                  instance root (default ~/.lima)
+//	FAKE_LIMACTL_LOG           file that gets one line per call: the
+//	                           arguments joined by single spaces; a call it
+//	                           did not expect is logged as "UNEXPECTED <args>"
+//	FAKE_LIMACTL_FAIL          comma list of subcommands that fail with exit 1
+//	                           (e.g. "start,create")
+//	FAKE_LIMACTL_START_SLEEP   Go duration a start takes (e.g. "2s")
+//	FAKE_LIMACTL_SHELL_EXIT    exit code of "shell" (default 0)
+//	FAKE_LIMACTL_SHELL_CMD     if set, "shell" runs sh -c with it, in the
+//	                           workdir, with SYSINIT_IN_VM=1 (an interactive
+//	                           "guest"); otherwise it prints one line and exits
+//
+// The "running" processes are copies of the fake itself: a host agent whose
+// command line is "limactl hostagent NAME" and a VM whose command line is
+// "qemu-system-x86_64 -name NAME". They exit by themselves when their pid
+// file no longer names them (stop, delete, or the test's temp dir removed).
+package fakelimactl
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const daemonEnv = "FAKE_LIMACTL_DAEMON"
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+
+type fake struct {
+	args   []string
+	home   string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// Main runs the fake with os.Args and returns its exit code.
+func Main() int {
+	if os.Getenv(daemonEnv) != "" {
+		daemon(os.Getenv(daemonEnv))
+		return 0
+	}
+	home := os.Getenv("LIMA_HOME")
+	if home == "" {
+		h, _ := os.UserHomeDir()
+		home = filepath.Join(h, ".lima")
+	}
+	f := &fake{args: os.Args[1:], home: home, stdout: os.Stdout, stderr: os.Stderr}
+	return f.run()
+}
+
+func (f *fake) logCall(prefix string) {
+	path := os.Getenv("FAKE_LIMACTL_LOG")
+	if path == "" {
+		return
+	}
+	line := strings.Join(f.args, " ")
+	if prefix != "" {
+		line = prefix + " " + line
+	}
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		fmt.Fprintf(f.stderr, "fake limactl: cannot write log: %v\n", err)
+		return
+	}
+	fh.Write([]byte(line + "\n")) // one write: concurrent calls do not interleave
+	fh.Close()
+}
+
+func (f *fake) logrus(level, msg string) {
+	fmt.Fprintf(f.stderr, "time=%q level=%s msg=%q\n", time.Now().Format(time.RFC3339), level, msg)
+}
+
+func (f *fake) fatal(msg string) int {
+	f.logrus("fatal", msg)
+	return 1
+}
+
+func (f *fake) unexpected() int {
+	f.logCall("UNEXPECTED")
+	fmt.Fprintf(f.stderr, "fake limactl: unexpected arguments: %q\n", f.args)
+	return 99
+}
+
+func (f *fake) fails(cmd string) bool {
+	return slices.Contains(strings.Split(os.Getenv("FAKE_LIMACTL_FAIL"), ","), cmd)
+}
+
+func (f *fake) dir(name string) string { return filepath.Join(f.home, name) }
+
+func (f *fake) run() int {
+	if len(f.args) == 0 {
+		return f.unexpected()
+	}
+	cmd, rest := f.args[0], f.args[1:]
+	switch cmd {
+	case "--version", "-v":
+		f.logCall("")
+		fmt.Fprintln(f.stdout, "limactl version 1.0.7")
+		return 0
+	case "create", "start", "stop", "delete", "list", "shell", "validate":
+	default:
+		return f.unexpected()
+	}
+	f.logCall("")
+	if f.fails(cmd) {
+		f.logrus("info", "fake "+cmd+" is about to fail")
+		return f.fatal("fake failure of " + cmd + " (FAKE_LIMACTL_FAIL)")
+	}
+	switch cmd {
+	case "create":
+		return f.create(rest)
+	case "start":
+		return f.start(rest)
+	case "stop":
+		return f.stop(rest)
+	case "delete":
+		return f.delete(rest)
+	case "list":
+		return f.list(rest)
+	case "shell":
+		return f.shell(rest)
+	case "validate":
+		if len(rest) != 1 {
+			return f.unexpected()
+		}
+		if _, err := os.Stat(rest[0]); err != nil {
+			return f.fatal(err.Error())
+		}
+		return 0
+	}
+	return f.unexpected()
+}
+
+// create accepts exactly: create --name NAME --tty=false FILE.
+func (f *fake) create(a []string) int {
+	if len(a) != 4 || a[0] != "--name" || a[2] != "--tty=false" {
+		return f.unexpected()
+	}
+	name, file := a[1], a[3]
+	if !nameRE.MatchString(name) || strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {
+		return f.fatal(fmt.Sprintf("instance name %q is invalid", name))
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return f.fatal(err.Error())
+	}
+	d := f.dir(name)
+	if _, err := os.Stat(d); err == nil {
+		return f.fatal(fmt.Sprintf("instance %q already exists (%q)", name, d))
+	}
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return f.fatal(err.Error())
+	}
+	os.WriteFile(filepath.Join(d, "lima.yaml"), data, 0o644)
+	os.WriteFile(filepath.Join(d, "lima-version"), []byte("1.0.7"), 0o644)
+	f.logrus("info", "Terminal is not available, proceeding without opening an editor")
+	return 0
+}
+
+func (f *fake) state(name string) string {
+	d := f.dir(name)
+	if _, err := os.Stat(filepath.Join(d, "lima.yaml")); err != nil {
+		return ""
+	}
+	ha, vm := alive(filepath.Join(d, "ha.pid")), alive(filepath.Join(d, "qemu.pid"))
+	switch {
+	case ha && vm:
+		return "Running"
+	case !ha && !vm:
+		return "Stopped"
+	}
+	return "Broken"
+}
+
+func alive(pidFile string) bool {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err == nil {
+		if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+// start accepts exactly: start --tty=false NAME.
+func (f *fake) start(a []string) int {
+	if len(a) != 2 || a[0] != "--tty=false" {
+		return f.unexpected()
+	}
+	name := a[1]
+	switch f.state(name) {
+	case "":
+		return f.fatal(fmt.Sprintf("instance %q does not exist, run `limactl create %s` to create a new instance", name, name))
+	case "Running":
+		f.logrus("info", "The instance \""+name+"\" is already running. Run `limactl shell "+name+"` to open the shell.")
+		return 0
+	case "Broken":
+		return f.fatal(fmt.Sprintf("instance %q seems to be broken (host agent or driver not running)", name))
+	}
+	d := f.dir(name)
+	os.Remove(filepath.Join(d, "ha.pid"))
+	os.Remove(filepath.Join(d, "qemu.pid"))
+	f.logrus("info", "Starting the instance \""+name+"\" with VM driver \"qemu\"")
+	if v := os.Getenv("FAKE_LIMACTL_START_SLEEP"); v != "" {
+		dur, err := time.ParseDuration(v)
+		if err != nil {
+			return f.fatal("bad FAKE_LIMACTL_START_SLEEP: " + err.Error())
+		}
+		steps := 4
+		for i := 0; i < steps; i++ {
+			f.logrus("info", fmt.Sprintf("[hostagent] Waiting for the essential requirement %d of %d: \"ssh\"", i+1, steps))
+			time.Sleep(dur / time.Duration(steps))
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return f.fatal(err.Error())
+	}
+	for _, p := range []struct{ file, argv0, first string }{
+		{"qemu.pid", "qemu-system-x86_64", "-name"},
+		{"ha.pid", "limactl", "hostagent"},
+	} {
+		pidFile := filepath.Join(d, p.file)
+		cmd := &exec.Cmd{Path: self, Args: []string{p.argv0, p.first, name}, Env: append(os.Environ(), daemonEnv+"="+pidFile)}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		if err := cmd.Start(); err != nil {
+			return f.fatal(err.Error())
+		}
+		os.WriteFile(pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
+		cmd.Process.Release()
+	}
+	f.logrus("info", "READY. Run `limactl shell "+name+"` to open the shell.")
+	return 0
+}
+
+// daemon is a "running" process: it lives while its pid file names it.
+func daemon(pidFile string) {
+	me := strconv.Itoa(os.Getpid())
+	deadline := time.Now().Add(5 * time.Second) // time for start to write the file
+	for {
+		b, err := os.ReadFile(pidFile)
+		switch {
+		case err == nil && strings.TrimSpace(string(b)) == me:
+			deadline = time.Time{}
+		case deadline.IsZero() || time.Now().After(deadline):
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func killPid(pidFile string) {
+	b, err := os.ReadFile(pidFile)
+	if err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	os.Remove(pidFile)
+}
+
+// stop accepts: stop [--force|-f] NAME.
+func (f *fake) stop(a []string) int {
+	force := len(a) == 2 && (a[0] == "--force" || a[0] == "-f")
+	if len(a) != 1 && !force {
+		return f.unexpected()
+	}
+	name := a[len(a)-1]
+	switch f.state(name) {
+	case "":
+		return f.fatal(fmt.Sprintf("instance %q does not exist", name))
+	case "Stopped":
+		f.logrus("info", "The instance \""+name+"\" is not running")
+		return 0
+	case "Broken":
+		if !force {
+			return f.fatal(fmt.Sprintf("expected status %q, got %q (maybe use `limactl stop -f`?)", "Running", "Broken"))
+		}
+	}
+	d := f.dir(name)
+	killPid(filepath.Join(d, "ha.pid"))
+	killPid(filepath.Join(d, "qemu.pid"))
+	f.logrus("info", "Sending SIGINT to hostagent process")
+	return 0
+}
+
+// delete accepts: delete [--force|-f] NAME.
+func (f *fake) delete(a []string) int {
+	force := len(a) == 2 && (a[0] == "--force" || a[0] == "-f")
+	if len(a) != 1 && !force {
+		return f.unexpected()
+	}
+	name := a[len(a)-1]
+	d := f.dir(name)
+	if _, err := os.Stat(d); err != nil {
+		return f.fatal(fmt.Sprintf("failed to find the instance %q", name))
+	}
+	if f.state(name) == "Running" && !force {
+		return f.fatal(fmt.Sprintf("expected status %q, got %q", "Stopped", "Running"))
+	}
+	killPid(filepath.Join(d, "ha.pid"))
+	killPid(filepath.Join(d, "qemu.pid"))
+	os.RemoveAll(d)
+	f.logrus("info", "Deleted \""+name+"\" (\""+d+"\")")
+	return 0
+}
+
+// list accepts: list --json [NAME...].
+func (f *fake) list(a []string) int {
+	if len(a) == 0 || a[0] != "--json" {
+		return f.unexpected()
+	}
+	names := a[1:]
+	if len(names) == 0 {
+		entries, _ := os.ReadDir(f.home)
+		for _, e := range entries {
+			if e.IsDir() && !strings.HasPrefix(e.Name(), "_") {
+				names = append(names, e.Name())
+			}
+		}
+	}
+	rc := 0
+	for _, n := range names {
+		st := f.state(n)
+		if st == "" {
+			if len(a) > 1 {
+				f.logrus("warning", "No instance matching "+n+" found.")
+				rc = 1
+			}
+			continue
+		}
+		line, _ := json.Marshal(map[string]any{
+			"name": n, "status": st, "dir": f.dir(n), "vmType": "qemu", "arch": "x86_64",
+			"cpus": 4, "memory": 4294967296, "disk": 107374182400, "sshLocalPort": 0,
+		})
+		fmt.Fprintln(f.stdout, string(line))
+	}
+	return rc
+}
+
+// shell accepts: shell [--workdir DIR] NAME [CMD...].
+func (f *fake) shell(a []string) int {
+	workdir := ""
+	if len(a) >= 2 && a[0] == "--workdir" {
+		workdir, a = a[1], a[2:]
+	}
+	if len(a) == 0 {
+		return f.unexpected()
+	}
+	name, cmd := a[0], a[1:]
+	switch f.state(name) {
+	case "":
+		return f.fatal(fmt.Sprintf("instance %q does not exist, run `limactl create %s` to create a new instance", name, name))
+	case "Running":
+	default:
+		return f.fatal(fmt.Sprintf("instance %q is stopped, run `limactl start %s` to start the instance", name, name))
+	}
+	if script := os.Getenv("FAKE_LIMACTL_SHELL_CMD"); script != "" {
+		c := exec.Command("sh", "-c", script)
+		c.Dir = workdir
+		c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+		c.Env = append(os.Environ(), "SYSINIT_IN_VM=1", "VMHOOK_VM="+name)
+		if err := c.Run(); err != nil {
+			var ee *exec.ExitError
+			if ok := asExit(err, &ee); ok {
+				return ee.ExitCode()
+			}
+			return f.fatal(err.Error())
+		}
+		return 0
+	}
+	fmt.Fprintf(f.stdout, "fake-limactl shell %s workdir=%s cmd=%q\n", name, workdir, cmd)
+	if v := os.Getenv("FAKE_LIMACTL_SHELL_EXIT"); v != "" {
+		n, _ := strconv.Atoi(v)
+		return n
+	}
+	return 0
+}
+
+func asExit(err error, ee **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	if ok {
+		*ee = e
+	}
+	return ok
+}
