@@ -1,0 +1,309 @@
+// Package limatest gives tests the real limactl, isolated per test.
+//
+// Tests that need Lima's own answers (validate, create, list, delete) call
+// Real. It skips the test with the command that would make it run when
+// limactl or the unprivileged test user is missing. limactl refuses to run as
+// root, so under root every command runs as the user vmhook-test (created by
+// scripts/test-user.sh) through runuser.
+//
+// Each handle has its own short LIMA_HOME under /tmp: Lima puts UNIX sockets
+// in LIMA_HOME/NAME and the path must stay under 104 bytes, which t.TempDir
+// paths often exceed. The directory and every instance in it are deleted when
+// the test ends.
+//
+// The decision whether limactl is installed is taken once per test binary,
+// before any test can change PATH.
+package limatest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestUser is the unprivileged account that runs limactl when tests run as
+// root.
+const TestUser = "vmhook-test"
+
+// fallbackLimactl is where scripts/install-lima.sh installs limactl; it is
+// tried when limactl is not on PATH (e.g. a CI shell without /usr/local/bin).
+const fallbackLimactl = "/usr/local/bin/limactl"
+
+// setup is what the test binary found about its host, computed once.
+type setup struct {
+	limactl string // absolute path of limactl, or ""
+	root    bool
+	user    string // TestUser when root
+	uid     int
+	gid     int
+	skip    string // reason to skip, or ""
+}
+
+var (
+	detectOnce sync.Once
+	detected   setup
+)
+
+func init() {
+	// Decide at load time, before any test (or TestMain) can change PATH or
+	// LIMACTL; Real only reads the cached result.
+	detectOnce.Do(detect)
+}
+
+func detect() {
+	detected = lookup()
+}
+
+func lookup() setup {
+	var s setup
+	s.limactl = findLimactl()
+	if s.limactl == "" {
+		s.skip = "real limactl not installed: run scripts/install-lima.sh"
+		return s
+	}
+	if os.Geteuid() != 0 {
+		return s
+	}
+	s.root = true
+	u, err := user.Lookup(TestUser)
+	if err != nil {
+		s.skip = "running as root and user " + TestUser + " missing: run scripts/test-user.sh"
+		return s
+	}
+	s.user = u.Username
+	s.uid, _ = strconv.Atoi(u.Uid)
+	s.gid, _ = strconv.Atoi(u.Gid)
+	if _, err := exec.LookPath("runuser"); err != nil {
+		s.skip = "running as root and runuser not found: install util-linux"
+	}
+	return s
+}
+
+// findLimactl honours LIMACTL (Lima's own convention for naming the binary),
+// then PATH, then the install script's default location.
+func findLimactl() string {
+	candidates := []string{os.Getenv("LIMACTL")}
+	if p, err := exec.LookPath("limactl"); err == nil {
+		candidates = append(candidates, p)
+	}
+	candidates = append(candidates, fallbackLimactl)
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		abs, err := filepath.Abs(c)
+		if err != nil {
+			continue
+		}
+		if fi, err := os.Stat(abs); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return abs
+		}
+	}
+	return ""
+}
+
+// Lima runs the real limactl for one test with its own LIMA_HOME. (The type
+// cannot share the name of the function Real that returns it.)
+type Lima struct {
+	t        testing.TB
+	s        setup
+	limaHome string
+
+	mu       sync.Mutex
+	validate int // counter for Validate's copies
+}
+
+// Real returns a handle on the real limactl with a fresh LIMA_HOME, or skips
+// t with the command that would make the test runnable.
+func Real(t testing.TB) *Lima {
+	t.Helper()
+	detectOnce.Do(detect)
+	s := detected
+	if s.skip != "" {
+		t.Skip(s.skip)
+	}
+	home, err := os.MkdirTemp("/tmp", "vl-")
+	if err != nil {
+		t.Fatalf("create LIMA_HOME: %v", err)
+	}
+	r := &Lima{t: t, s: s, limaHome: home}
+	if s.root {
+		if err := os.Chown(home, s.uid, s.gid); err != nil {
+			os.RemoveAll(home)
+			t.Fatalf("chown LIMA_HOME %q to %s: %v", home, s.user, err)
+		}
+	}
+	t.Cleanup(r.cleanup)
+	return r
+}
+
+// LimaHome is the LIMA_HOME every command of this handle runs with.
+func (r *Lima) LimaHome() string { return r.limaHome }
+
+// User is the account limactl runs as: TestUser under root, "" otherwise
+// (the current user).
+func (r *Lima) User() string { return r.s.user }
+
+// Path is the absolute path of the real limactl.
+func (r *Lima) Path() string { return r.s.limactl }
+
+// Command returns an unstarted command running limactl with args as the
+// right user and with this handle's LIMA_HOME, for tests that need to attach
+// their own stdin or read output as it comes.
+func (r *Lima) Command(args ...string) *exec.Cmd {
+	var cmd *exec.Cmd
+	env := r.env()
+	if r.s.root {
+		// runuser keeps the environment but for HOME, SHELL, USER and
+		// LOGNAME; env puts LIMA_HOME back in after runuser's own filtering.
+		argv := append([]string{"-u", r.s.user, "--", "env", "LIMA_HOME=" + r.limaHome, r.s.limactl}, args...)
+		cmd = exec.Command("runuser", argv...)
+	} else {
+		cmd = exec.Command(r.s.limactl, args...)
+	}
+	cmd.Env = env
+	return cmd
+}
+
+// env is the test process's environment with LIMA_HOME replaced and, under
+// root, root's XDG directories removed so Lima uses the test user's.
+func (r *Lima) env() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "LIMA_HOME" || (r.s.root && strings.HasPrefix(k, "XDG_")) {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "LIMA_HOME="+r.limaHome)
+}
+
+// Run runs limactl with args and returns its output. A non-nil error names
+// the arguments and ends with the last lines of stderr; it wraps the
+// *exec.ExitError when limactl ran and failed.
+func (r *Lima) Run(args ...string) (stdout, stderr string, err error) {
+	cmd := r.Command(args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &errb
+	err = cmd.Run()
+	stdout, stderr = out.String(), errb.String()
+	if err != nil {
+		err = fmt.Errorf("limactl %s: %w%s", strings.Join(args, " "), err, tail(stderr, 5))
+	}
+	return stdout, stderr, err
+}
+
+// tail formats the last n non-empty lines of s for an error message.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	joined := strings.TrimSpace(strings.Join(lines, "\n"))
+	if joined == "" {
+		return ""
+	}
+	return "\n" + joined
+}
+
+// Chown gives path, recursively, to the test user when running as root, so
+// limactl can read (and mount) project directories the test created. Parent
+// directories inside the temp dir (t.TempDir makes them 0700) are opened for
+// traversal. Without root it does nothing.
+func (r *Lima) Chown(path string) {
+	r.t.Helper()
+	if !r.s.root {
+		return
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		r.t.Fatalf("chown %q: %v", path, err)
+	}
+	err = filepath.WalkDir(abs, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, r.s.uid, r.s.gid)
+	})
+	if err != nil {
+		r.t.Fatalf("chown %q to %s: %v", abs, r.s.user, err)
+	}
+	tmp := filepath.Clean(os.TempDir())
+	for dir := filepath.Dir(abs); strings.HasPrefix(dir, tmp+string(filepath.Separator)); dir = filepath.Dir(dir) {
+		fi, err := os.Stat(dir)
+		if err != nil {
+			r.t.Fatalf("open %q for %s: %v", dir, r.s.user, err)
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			if err := os.Chmod(dir, fi.Mode().Perm()|0o001); err != nil {
+				r.t.Fatalf("open %q for %s: %v", dir, r.s.user, err)
+			}
+		}
+	}
+}
+
+// Validate runs `limactl validate` on file. Under root the file is first
+// copied (same base name) into this handle's LIMA_HOME, where the test user
+// can read it. The error includes limactl's stderr.
+func (r *Lima) Validate(file string) error {
+	r.t.Helper()
+	target := file
+	if r.s.root {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("validate %q: %w", file, err)
+		}
+		r.mu.Lock()
+		r.validate++
+		n := r.validate
+		r.mu.Unlock()
+		// A directory starting with "_" is never taken for an instance.
+		dir := filepath.Join(r.limaHome, fmt.Sprintf("_validate%d", n))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			return fmt.Errorf("validate %q: %w", file, err)
+		}
+		target = filepath.Join(dir, filepath.Base(file))
+		if err := os.WriteFile(target, data, 0o644); err != nil {
+			return fmt.Errorf("validate %q: %w", file, err)
+		}
+	}
+	_, stderr, err := r.Run("validate", target)
+	if err != nil {
+		return fmt.Errorf("limactl validate %q: %w\n%s", file, errors.Unwrap(err), strings.TrimSpace(stderr))
+	}
+	return nil
+}
+
+// cleanup deletes every instance in LIMA_HOME (stopping any that run), then
+// LIMA_HOME itself.
+func (r *Lima) cleanup() {
+	entries, err := os.ReadDir(r.limaHome)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		r.t.Errorf("clean up LIMA_HOME: %v", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), "_") && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	if len(names) > 0 {
+		if _, _, err := r.Run(append([]string{"delete", "-f"}, names...)...); err != nil {
+			r.t.Errorf("delete instances %v: %v", names, err)
+		}
+	}
+	if err := os.RemoveAll(r.limaHome); err != nil {
+		r.t.Errorf("remove LIMA_HOME: %v", err)
+	}
+}
