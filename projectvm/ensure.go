@@ -55,7 +55,9 @@ func (m *Manager) checkOwner(p *Project) error {
 	if _, err := os.Stat(filepath.Join(inst, "lima.yaml")); err != nil {
 		return nil
 	}
-	owner, err := ReadOwner(inst)
+	// The reservation counts too: it precedes the owner record, which can
+	// only be written after limactl create.
+	owner, _, err := ownerOf(m.Env, p.Name)
 	if err != nil {
 		return err
 	}
@@ -101,11 +103,11 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project) error {
 		if _, err := os.Stat(p.ConfigPath); err != nil {
 			return fmt.Errorf("no config at %q; run vmhook config (or direnv allow) first", p.ConfigPath)
 		}
-		if _, err := os.Stat(inst); err == nil {
-			// A directory without lima.yaml is the debris of a failed create.
-			if err := m.Lima.Run(ctx, nil, "delete", "--force", p.Name); err != nil {
-				return err
-			}
+		if err := claimName(m.Env, p.Name, p.Owner()); err != nil {
+			return err
+		}
+		if err := m.clearDebris(p); err != nil {
+			return err
 		}
 		if err := m.Lima.Run(ctx, m.OnPhase, "create", "--name", p.Name, "--tty=false", p.ConfigPath); err != nil {
 			return err
@@ -127,6 +129,28 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project) error {
 		}
 	}
 	return m.Lima.Run(ctx, m.OnPhase, "start", "--tty=false", p.Name)
+}
+
+// clearDebris removes an instance directory without lima.yaml left by a
+// failed create of ours (Lima refuses to create into it, and cannot delete
+// it either). A directory with anything else in it is not touched.
+func (m *Manager) clearDebris(p *Project) error {
+	inst := m.Env.InstanceDir(p.Name)
+	entries, err := os.ReadDir(inst)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("inspect %q: %w", inst, err)
+	}
+	owner, _ := ReadOwner(inst)
+	if owner != p.Owner() && len(entries) > 0 {
+		return fmt.Errorf("%q exists but is not a Lima instance of this project; move it away and try again", inst)
+	}
+	if err := os.RemoveAll(inst); err != nil {
+		return fmt.Errorf("remove failed instance %q: %w", inst, err)
+	}
+	return nil
 }
 
 // appliedFile records the hash of the config an instance was created or last
@@ -277,7 +301,11 @@ func (m *Manager) Destroy(ctx context.Context, p *Project) error {
 		if _, err := os.Stat(m.Env.InstanceDir(p.Name)); errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
-		return m.Lima.Run(ctx, nil, "delete", "--force", p.Name)
+		if err := m.Lima.Run(ctx, nil, "delete", "--force", p.Name); err != nil {
+			return err
+		}
+		releaseName(m.Env, p.Name)
+		return nil
 	})
 }
 

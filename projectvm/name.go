@@ -150,31 +150,74 @@ func WriteOwner(instDir, dir string) error {
 	return writeFileAtomic(filepath.Join(instDir, ownerFile), []byte(dir+"\n"), 0o644)
 }
 
-// ResolveName picks the VM name of the project dir: the base name unless an
-// instance of that name exists and is not owned by dir, in which case the
-// hashed name. An instance already owned by dir under either name wins, so a
-// project keeps its VM when the other project goes away.
-func ResolveName(dir, limaHome string) (string, error) {
-	n, err := DeriveNames(dir, limaHome)
+// claimPath is vmhook's reservation of a name, written before limactl
+// create makes the instance directory (Lima refuses to create into an
+// existing directory, so the owner record can only follow it).
+func claimPath(stateHome, name string) string {
+	return filepath.Join(stateHome, "vmhook", "names", name)
+}
+
+// ownerOf returns who holds name: the instance's owner record, else vmhook's
+// reservation, else "" (and whether an instance directory exists at all).
+func ownerOf(e Env, name string) (owner string, exists bool, err error) {
+	inst := e.InstanceDir(name)
+	if _, err := os.Stat(inst); err == nil {
+		exists = true
+	}
+	owner, err = ReadOwner(inst)
+	if err != nil || owner != "" {
+		return owner, exists, err
+	}
+	b, err := os.ReadFile(claimPath(e.StateHome, name))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", exists, fmt.Errorf("read claim on %q: %w", name, err)
+	}
+	return strings.TrimSpace(string(b)), exists, nil
+}
+
+// ResolveName picks the VM name of the project dir: the base name unless it
+// is held by another directory (or by an instance vmhook did not create), in
+// which case the hashed name. A name already held by dir wins, so a project
+// keeps its VM when the other project goes away.
+func ResolveName(e Env, dir string) (string, error) {
+	n, err := DeriveNames(dir, e.LimaHome)
 	if err != nil {
 		return "", err
 	}
 	if n.Base == n.Hashed {
 		return n.Base, nil
 	}
-	baseDir := filepath.Join(limaHome, n.Base)
-	owner, err := ReadOwner(baseDir)
+	owner, exists, err := ownerOf(e, n.Base)
 	if err != nil {
 		return "", err
 	}
-	if owner == dir {
-		return n.Base, nil
-	}
-	if o, err := ReadOwner(filepath.Join(limaHome, n.Hashed)); err == nil && o == dir {
-		return n.Hashed, nil
-	}
-	if _, err := os.Stat(baseDir); errors.Is(err, os.ErrNotExist) {
+	if owner == dir || (owner == "" && !exists) {
+		if o, _, _ := ownerOf(e, n.Hashed); o == dir {
+			return n.Hashed, nil
+		}
 		return n.Base, nil
 	}
 	return n.Hashed, nil
+}
+
+// claimName reserves name for owner before the instance is created. It fails
+// when another owner holds it.
+func claimName(e Env, name, owner string) error {
+	held, _, err := ownerOf(e, name)
+	if err != nil {
+		return err
+	}
+	if held != "" && held != owner {
+		return fmt.Errorf("VM name %q is held by %q; run the command again to pick another name (%w)", name, held, ErrNotOwned)
+	}
+	path := claimPath(e.StateHome, name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("claim VM name: %w", err)
+	}
+	return writeFileAtomic(path, []byte(owner+"\n"), 0o644)
+}
+
+// releaseName drops vmhook's reservation of name.
+func releaseName(e Env, name string) {
+	os.Remove(claimPath(e.StateHome, name))
 }

@@ -106,7 +106,7 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("project directory %q does not exist", abs)
 	}
-	name, err := ResolveName(abs, e.LimaHome)
+	name, err := ResolveName(e, abs)
 	if err != nil {
 		return nil, err
 	}

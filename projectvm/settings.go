@@ -173,9 +173,12 @@ func parseLayer(source string, data []byte, kind layerKind) (*parsedLayer, error
 				if se.Line == 0 {
 					se.Line = v.Line
 				}
-				if se.Field == "" {
+				switch {
+				case se.Field == "":
 					se.Field = k.Value
-				} else {
+				case strings.HasPrefix(se.Field, "["):
+					se.Field = k.Value + se.Field
+				default:
 					se.Field = k.Value + "." + se.Field
 				}
 				return nil, se
@@ -186,13 +189,30 @@ func parseLayer(source string, data []byte, kind layerKind) (*parsedLayer, error
 	return pl, nil
 }
 
+var yamlTypeErr = regexp.MustCompile("^cannot unmarshal (!![a-z]+) `(.*)` into (.+)$")
+
 var yamlLinePrefix = regexp.MustCompile(`^line \d+: `)
 
 func cleanYAMLError(err error) string {
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
 		msg := yamlLinePrefix.ReplaceAllString(te.Errors[0], "")
-		msg = strings.Replace(msg, "cannot unmarshal", "cannot use", 1)
+		if m := yamlTypeErr.FindStringSubmatch(msg); m != nil {
+			want := "a " + m[3]
+			switch {
+			case strings.HasPrefix(m[3], "int"):
+				want = "a whole number"
+			case m[3] == "bool":
+				want = "true or false"
+			case strings.HasPrefix(m[3], "[]"):
+				want = "a list"
+			case strings.HasPrefix(m[3], "map"):
+				want = "a mapping"
+			case m[3] == "string":
+				want = "a single value"
+			}
+			return fmt.Sprintf("must be %s, got %q", want, m[2])
+		}
 		return msg
 	}
 	return strings.TrimPrefix(err.Error(), "yaml: ")
@@ -388,7 +408,8 @@ func LoadSettings(src Sources) (Settings, error) {
 // apply validates the fields set in pl and lays them over s.
 func (s *Settings) apply(pl *parsedLayer) error {
 	bad := func(field, format string, args ...any) error {
-		return &SettingsError{Source: pl.source, Line: pl.lines[field], Field: field, Msg: fmt.Sprintf(format, args...)}
+		top, _, _ := strings.Cut(field, "[")
+		return &SettingsError{Source: pl.source, Line: pl.lines[top], Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	l := pl.layer
 	if l.CPUs != nil {
@@ -424,7 +445,7 @@ func (s *Settings) apply(pl *parsedLayer) error {
 		seen := map[int]bool{}
 		for i, p := range *l.Ports {
 			if p < 1 || p > 65535 {
-				return bad("ports", "ports[%d]: %d is not a port number (1-65535)", i, p)
+				return bad(fmt.Sprintf("ports[%d]", i), "%d is not a port number (1-65535)", p)
 			}
 			if seen[p] {
 				return bad("ports", "port %d is listed twice", p)
@@ -436,10 +457,10 @@ func (s *Settings) apply(pl *parsedLayer) error {
 	if l.Mounts != nil {
 		for i, m := range *l.Mounts {
 			if m.Location == "" {
-				return bad("mounts", "mounts[%d]: location must not be empty", i)
+				return bad(fmt.Sprintf("mounts[%d]", i), "location must not be empty")
 			}
 			if isSSHDir(m.Location) {
-				return bad("mounts", "mounts[%d]: %q would expose your ssh keys; use forwardAgent: true instead", i, m.Location)
+				return bad(fmt.Sprintf("mounts[%d]", i), "%q would expose your ssh keys; use forwardAgent: true instead", m.Location)
 			}
 		}
 		s.Mounts = slices.Clone(*l.Mounts)
@@ -447,13 +468,13 @@ func (s *Settings) apply(pl *parsedLayer) error {
 	if l.Sockets != nil {
 		for i, so := range *l.Sockets {
 			if so.Host == "" || so.Guest == "" {
-				return bad("sockets", "sockets[%d]: needs both host and guest", i)
+				return bad(fmt.Sprintf("sockets[%d]", i), "needs both host and guest")
 			}
 			if so.Env != "" && !envName.MatchString(so.Env) {
-				return bad("sockets", "sockets[%d]: env %q is not a variable name", i, so.Env)
+				return bad(fmt.Sprintf("sockets[%d]", i), "env %q is not a variable name", so.Env)
 			}
 			if !filepath.IsAbs(so.Guest) && strings.Contains(so.Guest, "/") {
-				return bad("sockets", "sockets[%d]: guest %q must be a file name (placed under /run/user/UID/) or an absolute path", i, so.Guest)
+				return bad(fmt.Sprintf("sockets[%d]", i), "guest %q must be a file name (placed under /run/user/UID/) or an absolute path", so.Guest)
 			}
 		}
 		s.Sockets = slices.Clone(*l.Sockets)
@@ -482,10 +503,10 @@ func (s *Settings) apply(pl *parsedLayer) error {
 			switch p.Mode {
 			case "", "system", "user", "boot", "dependency":
 			default:
-				return bad("provision", "provision[%d]: mode %q must be system, user, boot or dependency", i, p.Mode)
+				return bad(fmt.Sprintf("provision[%d]", i), "mode %q must be system, user, boot or dependency", p.Mode)
 			}
 			if strings.TrimSpace(p.Script) == "" {
-				return bad("provision", "provision[%d]: script must not be empty", i)
+				return bad(fmt.Sprintf("provision[%d]", i), "script must not be empty")
 			}
 		}
 		s.Provision = slices.Clone(*l.Provision)
@@ -698,13 +719,13 @@ func flagsLayer(f Flags) ([]*parsedLayer, error) {
 	return out, nil
 }
 
-var sizeRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(i?B?|b?)\s*$`)
+var sizeRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(IB|B)?\s*$`)
 
 // normalizeSize accepts sizes such as 4GiB, 4G, 4096MiB or 4gb and returns
 // Lima's binary-unit form.
 func normalizeSize(v string) (string, error) {
 	m := sizeRE.FindStringSubmatch(strings.ToUpper(v[:min(len(v), 64)]))
-	if m == nil || (m[2] == "" && m[3] == "") {
+	if m == nil {
 		return "", fmt.Errorf("%q is not a size such as 4GiB or 512MiB", v)
 	}
 	f, err := strconv.ParseFloat(m[1], 64)

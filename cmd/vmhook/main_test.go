@@ -1,0 +1,196 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/vmhook/vmhook/internal/fakelimactl"
+	"github.com/vmhook/vmhook/projectvm"
+)
+
+func TestMain(m *testing.M) {
+	// The fake's "running VM" processes are copies of this binary; they must
+	// not be taken for a test run.
+	if os.Getenv("FAKE_LIMACTL_DAEMON") != "" {
+		os.Exit(fakelimactl.Main())
+	}
+	testscript.Main(m, map[string]func(){
+		"vmhook": func() {
+			os.Exit(Main(os.Args, os.Stdin, os.Stdout, os.Stderr, os.Environ()))
+		},
+		"limactl": func() { os.Exit(fakelimactl.Main()) },
+	})
+}
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(e *testscript.Env) error {
+			// A short LIMA_HOME: Lima's socket paths must stay under 104
+			// bytes, and the work dir of a test is long.
+			lh, err := os.MkdirTemp("/tmp", "vh-")
+			if err != nil {
+				return err
+			}
+			e.Defer(func() {
+				killDaemons(lh)
+				os.RemoveAll(lh)
+			})
+			home := filepath.Join(e.WorkDir, "home")
+			e.Setenv("HOME", home)
+			e.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+			e.Setenv("XDG_STATE_HOME", filepath.Join(home, ".local", "state"))
+			e.Setenv("LIMA_HOME", lh)
+			e.Setenv("FAKE_LIMACTL_LOG", filepath.Join(e.WorkDir, "limactl.log"))
+			e.Setenv("NO_COLOR", "1")
+			// A PATH holding vmhook but no limactl.
+			nolima := filepath.Join(e.WorkDir, "nolima")
+			if err := os.Mkdir(nolima, 0o755); err != nil {
+				return err
+			}
+			path := e.Getenv("PATH")
+			for _, dir := range filepath.SplitList(path) {
+				if _, err := os.Stat(filepath.Join(dir, "vmhook")); err == nil {
+					if err := os.Symlink(filepath.Join(dir, "vmhook"), filepath.Join(nolima, "vmhook")); err != nil {
+						return err
+					}
+					break
+				}
+			}
+			e.Setenv("ORIGPATH", path)
+			for _, k := range []string{"SYSINIT_IN_VM", "SYSINIT_NO_AUTO_VM", "DIRENV_IN_ENVRC", "VMHOOK_PROJECT", "VMHOOK_VM", "LIMACTL"} {
+				e.Setenv(k, "")
+			}
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"calls":      cmdCalls,
+			"vmstate":    cmdVMState,
+			"killvm":     cmdKillVM,
+			"listen":     cmdListen,
+			"waitcalls":  cmdWaitCalls,
+			"killholder": cmdKillHolder,
+		},
+	})
+}
+
+// calls COUNT PREFIX: the fake limactl was called COUNT times with
+// arguments starting with PREFIX.
+func cmdCalls(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: calls COUNT PREFIX…")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("calls: bad count %q", args[0])
+	}
+	got := countCalls(ts, strings.Join(args[1:], " "))
+	if (got == want) == neg {
+		ts.Fatalf("limactl called %d times with %q, want %s%d\n%s", got, strings.Join(args[1:], " "), map[bool]string{true: "not ", false: ""}[neg], want, readLog(ts))
+	}
+}
+
+func readLog(ts *testscript.TestScript) string {
+	data, _ := os.ReadFile(ts.Getenv("FAKE_LIMACTL_LOG"))
+	return string(data)
+}
+
+func countCalls(ts *testscript.TestScript, prefix string) int {
+	data, err := os.ReadFile(ts.Getenv("FAKE_LIMACTL_LOG"))
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, l := range strings.Split(string(data), "\n") {
+		if l == prefix || strings.HasPrefix(l, prefix+" ") {
+			n++
+		}
+	}
+	return n
+}
+
+// waitcalls COUNT PREFIX: wait up to 20 s for COUNT such calls.
+func cmdWaitCalls(ts *testscript.TestScript, neg bool, args []string) {
+	want, _ := strconv.Atoi(args[0])
+	deadline := time.Now().Add(20 * time.Second)
+	for countCalls(ts, strings.Join(args[1:], " ")) < want {
+		if time.Now().After(deadline) {
+			ts.Fatalf("timed out waiting for %d calls %q", want, strings.Join(args[1:], " "))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// vmstate NAME STATE: the instance directory says STATE.
+func cmdVMState(ts *testscript.TestScript, neg bool, args []string) {
+	got := projectvm.InstanceState(filepath.Join(ts.Getenv("LIMA_HOME"), args[0]))
+	if (string(got) == args[1]) == neg {
+		ts.Fatalf("state of %s is %s, want %s", args[0], got, args[1])
+	}
+}
+
+// killvm NAME ha|vm|both: kill the fake VM's processes, leaving pid files.
+func cmdKillVM(ts *testscript.TestScript, neg bool, args []string) {
+	dir := filepath.Join(ts.Getenv("LIMA_HOME"), args[0])
+	files := map[string][]string{"ha": {"ha.pid"}, "vm": {"qemu.pid"}, "both": {"ha.pid", "qemu.pid"}}[args[1]]
+	for _, f := range files {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		ts.Check(err)
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		ts.Check(err)
+		ts.Check(syscall.Kill(pid, syscall.SIGKILL))
+		// Wait until it is gone or a zombie, as a crash leaves it.
+		for i := 0; i < 200 && processAlive(pid); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+func processAlive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] != 'Z'
+}
+
+// listen PORT: hold 127.0.0.1:PORT open until the script ends.
+func cmdListen(ts *testscript.TestScript, neg bool, args []string) {
+	l, err := listenLocal(args[0])
+	ts.Check(err)
+	ts.Defer(func() { l.Close() })
+}
+
+// killholder PIDFILE: kill -9 the process group whose leader's pid is in
+// PIDFILE (a vmhook started in the background by sh).
+func cmdKillHolder(ts *testscript.TestScript, neg bool, args []string) {
+	data, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	ts.Check(err)
+	ts.Check(syscall.Kill(pid, syscall.SIGKILL))
+}
+
+// killDaemons ends the fake VM processes a script left running.
+func killDaemons(limaHome string) {
+	matches, _ := filepath.Glob(filepath.Join(limaHome, "*", "*.pid"))
+	for _, m := range matches {
+		data, err := os.ReadFile(m)
+		if err != nil {
+			continue
+		}
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 0 {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
