@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strings"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -143,21 +142,48 @@ func render(d configData) ([]byte, error) {
 	if len(d.ExtraLima) == 0 {
 		return buf.Bytes(), nil
 	}
-	// Raw Lima settings are merged last, over the rendered document.
-	var doc map[string]any
+	// Raw Lima settings are merged last, over the rendered document. The
+	// merge works on YAML nodes so the rendered quoting and order survive.
+	var doc yaml.Node
 	if err := yaml.Unmarshal(buf.Bytes(), &doc); err != nil {
 		return nil, fmt.Errorf("render config: %w", err)
 	}
-	deepMerge(doc, d.ExtraLima)
+	var extra yaml.Node
+	if err := extra.Encode(d.ExtraLima); err != nil {
+		return nil, fmt.Errorf("render config: lima: %w", err)
+	}
+	mergeNodes(doc.Content[0], &extra)
 	var out bytes.Buffer
-	out.WriteString(strings.SplitAfterN(buf.String(), "\n", 3)[0])
-	out.WriteString(strings.SplitAfterN(buf.String(), "\n", 3)[1])
 	enc := yaml.NewEncoder(&out)
 	enc.SetIndent(2)
-	if err := enc.Encode(doc); err != nil {
+	if err := enc.Encode(&doc); err != nil {
 		return nil, fmt.Errorf("render config: %w", err)
 	}
 	return out.Bytes(), nil
+}
+
+// mergeNodes lays the mapping src over the mapping dst: nested mappings merge
+// key by key, anything else replaces.
+func mergeNodes(dst, src *yaml.Node) {
+	for i := 0; i+1 < len(src.Content); i += 2 {
+		k, v := src.Content[i], src.Content[i+1]
+		found := false
+		for j := 0; j+1 < len(dst.Content); j += 2 {
+			if dst.Content[j].Value != k.Value {
+				continue
+			}
+			found = true
+			if v.Kind == yaml.MappingNode && dst.Content[j+1].Kind == yaml.MappingNode {
+				mergeNodes(dst.Content[j+1], v)
+			} else {
+				dst.Content[j+1] = v
+			}
+			break
+		}
+		if !found {
+			dst.Content = append(dst.Content, k, v)
+		}
+	}
 }
 
 // ConfigResult says what WriteConfig did.

@@ -32,8 +32,16 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write %q: %w", path, err)
 	}
+	if failRename != nil {
+		if err := failRename(); err != nil {
+			return fmt.Errorf("write %q: %w", path, err)
+		}
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("write %q: %w", path, err)
 	}
 	return nil
 }
+
+// failRename simulates an interruption just before the rename, in tests.
+var failRename func() error

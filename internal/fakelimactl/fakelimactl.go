@@ -298,7 +298,9 @@ func (f *fake) stop(a []string) int {
 	case "":
 		return f.fatal(fmt.Sprintf("instance %q does not exist", name))
 	case "Stopped":
-		f.logrus("info", "The instance \""+name+"\" is not running")
+		if !force {
+			return f.fatal(fmt.Sprintf("expected status %q, got %q (maybe use `limactl stop -f`?)", "Running", "Stopped"))
+		}
 		return 0
 	case "Broken":
 		if !force {
@@ -321,7 +323,8 @@ func (f *fake) delete(a []string) int {
 	name := a[len(a)-1]
 	d := f.dir(name)
 	if _, err := os.Stat(d); err != nil {
-		return f.fatal(fmt.Sprintf("failed to find the instance %q", name))
+		f.logrus("warning", fmt.Sprintf("Ignoring non-existent instance %q", name))
+		return 0
 	}
 	if f.state(name) == "Running" && !force {
 		return f.fatal(fmt.Sprintf("expected status %q, got %q", "Stopped", "Running"))

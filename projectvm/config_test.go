@@ -1,0 +1,180 @@
+package projectvm
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vmhook/vmhook/projectvm/limatest"
+)
+
+// testEnv is an isolated environment under root.
+func testEnv(t *testing.T, root string) Env {
+	t.Helper()
+	e, err := NewEnv([]string{"HOME=" + filepath.Join(root, "home"), "LIMA_HOME=" + filepath.Join(root, "lima")}, Host{OS: "linux", Arch: "amd64", UID: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// awkwardDirs are project directory names that broke earlier tools: shell
+// and sed metacharacters, quotes, unicode, and very long names.
+var awkwardDirs = []string{
+	"plain", "with space", "it's", `double"quote`, "pipe|bar", `back\slash`, "$(touch pwned)",
+	"`touch pwned2`", "日本語", "émoji 🚀", "a..b", "-x-", "x.yaml", "semi;colon", "amp&and",
+	"star*glob?", "hash#tag", "percent%s", "new\nline", "tab\there", "brace{1,2}", "colon: yes",
+	"- dash", "[bracket]", strings.Repeat("long", 40),
+}
+
+func TestGeneratedConfigsPassRealValidate(t *testing.T) {
+	lima := limatest.Real(t)
+	root, err := os.MkdirTemp("/tmp", "vhcfg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	e := testEnv(t, root)
+	e.LimaHome = lima.LimaHome()
+	cwd, _ := os.Getwd()
+	for _, name := range awkwardDirs {
+		dir := filepath.Join(root, "src", name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// Settings that exercise every templated string.
+		settings := "ports: [3000]\nenv: {GREETING: \"it's \\\"$(x)\\\" | `y`\"}\nsockets:\n  - {host: /var/run/docker.sock, guest: docker.sock, env: DOCKER_HOST}\nprovision:\n  - script: \"echo '$(id)'\"\n"
+		if err := os.WriteFile(filepath.Join(dir, ProjectFile), []byte(settings), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := OpenProject(e, dir, Flags{})
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		if _, err := p.WriteConfig(context.Background(), e); err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		// Lima checks that the mounted directory is accessible to its user.
+		lima.Chown(root)
+		if err := lima.Validate(p.ConfigPath); err != nil {
+			t.Errorf("%q: %v", name, err)
+		}
+		data, _ := os.ReadFile(p.ConfigPath)
+		var doc struct {
+			Mounts []struct {
+				Location   string `yaml:"location"`
+				MountPoint string `yaml:"mountPoint"`
+				Writable   bool   `yaml:"writable"`
+			} `yaml:"mounts"`
+			Env map[string]string `yaml:"env"`
+		}
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		if len(doc.Mounts) != 1 || doc.Mounts[0].Location != dir || doc.Mounts[0].MountPoint != dir || !doc.Mounts[0].Writable {
+			t.Errorf("%q: mounts = %+v, want exactly %q writable at the same path", name, doc.Mounts, dir)
+		}
+		if doc.Env["SYSINIT_IN_VM"] != "1" || doc.Env["GREETING"] != "it's \"$(x)\" | `y`" {
+			t.Errorf("%q: env = %v", name, doc.Env)
+		}
+		if strings.Contains(string(data), ".ssh") {
+			t.Errorf("%q: config mentions .ssh", name)
+		}
+	}
+	for _, f := range []string{"pwned", "pwned2"} {
+		for _, d := range []string{cwd, root, filepath.Join(root, "src")} {
+			if _, err := os.Stat(filepath.Join(d, f)); err == nil {
+				t.Fatalf("a project path was executed: %s exists", filepath.Join(d, f))
+			}
+		}
+	}
+}
+
+func TestConfigHostAware(t *testing.T) {
+	root := t.TempDir()
+	e := testEnv(t, root)
+	dir := filepath.Join(root, "proj")
+	os.MkdirAll(dir, 0o755)
+	for _, tt := range []struct {
+		host            Host
+		vmType, arch, m string
+	}{
+		{Host{OS: "linux", Arch: "amd64"}, "qemu", "x86_64", "reverse-sshfs"},
+		{Host{OS: "linux", Arch: "arm64"}, "qemu", "aarch64", "reverse-sshfs"},
+		{Host{OS: "darwin", Arch: "arm64"}, "vz", "aarch64", "virtiofs"},
+	} {
+		e.Host = tt.host
+		p, err := OpenProject(e, dir, Flags{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := p.Render(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if doc["vmType"] != tt.vmType || doc["arch"] != tt.arch || doc["mountType"] != tt.m {
+			t.Errorf("%+v: vmType=%v arch=%v mountType=%v", tt.host, doc["vmType"], doc["arch"], doc["mountType"])
+		}
+		if strings.Contains(string(data), "9p") {
+			t.Errorf("%+v: config has 9p options", tt.host)
+		}
+	}
+}
+
+func TestWriteConfigKeepsHandEdits(t *testing.T) {
+	root := t.TempDir()
+	e := testEnv(t, root)
+	dir := filepath.Join(root, "proj")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, ProjectFile), []byte("cpus: 2\n"), 0o644)
+	p, _ := OpenProject(e, dir, Flags{})
+	ctx := context.Background()
+	if r, err := p.WriteConfig(ctx, e); err != nil || r.Result != ConfigWritten {
+		t.Fatalf("first write: %v %v", r, err)
+	}
+	if r, _ := p.WriteConfig(ctx, e); r.Result != ConfigUnchanged {
+		t.Fatalf("second write: %v", r.Result)
+	}
+	data, _ := os.ReadFile(p.ConfigPath)
+	edited := strings.Replace(string(data), "cpus: 2", "cpus: 7", 1)
+	os.WriteFile(p.ConfigPath, []byte(edited), 0o644)
+	os.WriteFile(filepath.Join(dir, ProjectFile), []byte("cpus: 3\n"), 0o644)
+	p, _ = OpenProject(e, dir, Flags{})
+	if r, _ := p.WriteConfig(ctx, e); r.Result != ConfigHandEdited {
+		t.Fatalf("after hand edit: %v", r.Result)
+	}
+	if now, _ := os.ReadFile(p.ConfigPath); string(now) != edited {
+		t.Fatal("hand-edited config was changed")
+	}
+}
+
+func TestWriteFileAtomicNeverPartial(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.yaml")
+	if err := writeFileAtomic(path, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// An interrupted write (here: the rename fails) leaves the old file
+	// and no temporary file behind.
+	failRename = func() error { return errors.New("interrupted") }
+	defer func() { failRename = nil }()
+	if err := writeFileAtomic(path, []byte(strings.Repeat("new\n", 1<<16)), 0o644); err == nil {
+		t.Fatal("write succeeded despite the interruption")
+	}
+	if data, _ := os.ReadFile(path); string(data) != "old\n" {
+		t.Fatalf("file now holds %d bytes, want the old content", len(data))
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("left behind: %v", entries)
+	}
+}

@@ -1,0 +1,194 @@
+package projectvm
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmhook/vmhook/projectvm/limatest"
+)
+
+func TestDeriveNames(t *testing.T) {
+	const lh = "/home/u/.lima"
+	long := strings.Repeat("a", 200)
+	tests := []struct {
+		dir      string
+		base     string // "" means: must be the hashed name
+		hashedRE string
+	}{
+		{"/home/u/api", "api-dev", `^api-dev-[0-9a-f]{8}$`},
+		{"/home/u/web2", "web2-dev", `^web2-dev-[0-9a-f]{8}$`},
+		{"/home/u/My App", "", `^my-app-dev-[0-9a-f]{8}$`},
+		{"/home/u/日本語", "", `^vm-[0-9a-f]{8}-dev$`},
+		{"/home/u/a..b", "", `^a-b-dev-[0-9a-f]{8}$`},
+		{"/home/u/-x-", "", `^x-dev-[0-9a-f]{8}$`},
+		{"/home/u/x.yaml", "", `^x-yaml-dev-[0-9a-f]{8}$`},
+		{"/home/u/" + long, "", `^a{32}-dev-[0-9a-f]{8}$`},
+		{"/home/u/$(touch pwned)", "", `^touch-pwned-dev-[0-9a-f]{8}$`},
+		{"/home/u/it's \"q\"", "", `^it-s-q-dev-[0-9a-f]{8}$`},
+		{"/home/u/new\nline", "", `^new-line-dev-[0-9a-f]{8}$`},
+		{"/", "", `^vm-[0-9a-f]{8}-dev$`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			n, err := DeriveNames(tt.dir, lh)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !regexpMatch(tt.hashedRE, n.Hashed) {
+				t.Errorf("hashed name %q does not match %s", n.Hashed, tt.hashedRE)
+			}
+			want := tt.base
+			if want == "" {
+				want = n.Hashed
+			}
+			if n.Base != want {
+				t.Errorf("base name = %q, want %q", n.Base, want)
+			}
+			for _, name := range []string{n.Base, n.Hashed} {
+				if err := ValidName(name); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
+func TestDeriveNamesDiffersByPath(t *testing.T) {
+	a, _ := DeriveNames("/a/My App", "/l")
+	b, _ := DeriveNames("/b/My App", "/l")
+	if a.Hashed == b.Hashed {
+		t.Fatalf("two directories share the name %q", a.Hashed)
+	}
+}
+
+func TestDeriveNamesSocketBudget(t *testing.T) {
+	// A long LIMA_HOME shortens the basename part so sockets still fit.
+	lh := "/" + strings.Repeat("l", 60)
+	n, err := DeriveNames("/p/"+strings.Repeat("b", 40), lh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckSocketBudget(lh, n.Hashed); err != nil {
+		t.Fatal(err)
+	}
+	if l := len(lh + "/" + n.Hashed + sockProbe); l >= sockBudget {
+		t.Fatalf("socket path of %d bytes", l)
+	}
+	// A LIMA_HOME with no room at all is an error that says what to do.
+	_, err = DeriveNames("/p/x", "/"+strings.Repeat("l", 90))
+	if err == nil || !strings.Contains(err.Error(), "set LIMA_HOME to a shorter directory") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestResolveNameOwnership(t *testing.T) {
+	root := t.TempDir()
+	e := Env{LimaHome: filepath.Join(root, "lima"), StateHome: filepath.Join(root, "state")}
+	a, b := "/x/a/api", "/x/b/api"
+	if n, _ := ResolveName(e, a); n != "api-dev" {
+		t.Fatalf("first project: %q", n)
+	}
+	// a's VM exists: b gets the hashed name, a keeps the base name.
+	mkInstance(t, e, "api-dev", a)
+	nb, _ := ResolveName(e, b)
+	if nb == "api-dev" || !strings.HasPrefix(nb, "api-dev-") {
+		t.Fatalf("second project: %q", nb)
+	}
+	if n, _ := ResolveName(e, a); n != "api-dev" {
+		t.Fatalf("owner lost its name: %q", n)
+	}
+	// b's VM exists under the hashed name; after a's VM goes, b keeps it.
+	mkInstance(t, e, nb, b)
+	os.RemoveAll(e.InstanceDir("api-dev"))
+	if n, _ := ResolveName(e, b); n != nb {
+		t.Fatalf("b moved from %q to %q", nb, n)
+	}
+	// An instance without an owner record is not vmhook's.
+	if err := os.MkdirAll(e.InstanceDir("web-dev"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := ResolveName(e, "/x/web"); n == "web-dev" {
+		t.Fatal("took over an instance vmhook did not create")
+	}
+	// A reservation counts before the instance exists.
+	if err := claimName(e, "db-dev", "/x/a/db"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := ResolveName(e, "/x/b/db"); n == "db-dev" {
+		t.Fatal("ignored another project's reservation")
+	}
+	if err := claimName(e, "db-dev", "/x/b/db"); err == nil {
+		t.Fatal("claimed a name another project holds")
+	}
+}
+
+func mkInstance(t *testing.T, e Env, name, owner string) {
+	t.Helper()
+	d := e.InstanceDir(name)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d, "lima.yaml"), []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteOwner(d, owner); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNamesAcceptedByRealLima creates an instance under every awkward name
+// with the real limactl.
+func TestNamesAcceptedByRealLima(t *testing.T) {
+	lima := limatest.Real(t)
+	cfg := localImageConfig(t, lima)
+	dirs := []string{"api", "My App", "日本語", "a..b", "-x-", "x.yaml", strings.Repeat("n", 200),
+		"$(touch pwned)", `it's "quoted"`, "new\nline", "UPPER", "tab\there", "`id`", "a|b\\c"}
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		n, err := DeriveNames(filepath.Join("/home/someone/src", d), lima.LimaHome())
+		if err != nil {
+			t.Fatalf("%q: %v", d, err)
+		}
+		for _, name := range []string{n.Base, n.Hashed} {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			if _, stderr, err := lima.Run("create", "--name", name, "--tty=false", cfg); err != nil {
+				t.Errorf("limactl create --name %q (from %q): %v\n%s", name, d, err, stderr)
+				continue
+			}
+			if InstanceState(filepath.Join(lima.LimaHome(), name)) != Stopped {
+				t.Errorf("%q: created instance does not read as Stopped", name)
+			}
+			if _, _, err := lima.Run("delete", "--force", name); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	if _, err := os.Stat("pwned"); err == nil {
+		t.Fatal("a name executed a command")
+	}
+}
+
+// localImageConfig is a config real limactl can create from without network.
+func localImageConfig(t *testing.T, lima *limatest.Lima) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "vhimg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	img := filepath.Join(dir, "disk.raw")
+	if err := os.WriteFile(img, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(cfg, []byte("images:\n- location: "+img+"\n  arch: x86_64\ncontainerd: {system: false, user: false}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lima.Chown(dir)
+	return cfg
+}
