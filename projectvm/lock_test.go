@@ -1,0 +1,75 @@
+package projectvm
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestWithLockExcludes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locks", "x.lock")
+	var inside, maxInside, total atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := withLock(context.Background(), path, nil, func() error {
+				n := inside.Add(1)
+				for {
+					m := maxInside.Load()
+					if n <= m || maxInside.CompareAndSwap(m, n) {
+						break
+					}
+				}
+				time.Sleep(time.Millisecond)
+				inside.Add(-1)
+				total.Add(1)
+				return nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if maxInside.Load() != 1 || total.Load() != 50 {
+		t.Fatalf("max holders %d, runs %d", maxInside.Load(), total.Load())
+	}
+}
+
+func TestWithLockWaitNoticeAndCancel(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	held := make(chan struct{})
+	release := make(chan struct{})
+	go withLock(context.Background(), path, nil, func() error {
+		close(held)
+		<-release
+		return nil
+	})
+	<-held
+	defer close(release)
+	if !lockHeld(path) {
+		t.Fatal("lockHeld does not see the holder")
+	}
+	var noticed atomic.Bool
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	err := withLock(ctx, path, func() { noticed.Store(true) }, func() error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "timed out waiting for lock") {
+		t.Fatalf("err = %v", err)
+	}
+	if !noticed.Load() {
+		t.Fatal("no waiting notice after a second")
+	}
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	err = withLock(ctx, path, nil, func() error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("cancelled wait: %v", err)
+	}
+}

@@ -1,0 +1,115 @@
+package projectvm
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestSettingsLayers(t *testing.T) {
+	def := Defaults()
+	tests := []struct {
+		name          string
+		user, project string
+		env           []string
+		flags         Flags
+		check         func(s Settings) (got, want any)
+	}{
+		{"defaults", "", "", nil, Flags{}, func(s Settings) (any, any) { return s.Memory, def.Memory }},
+		{"user over defaults", "memory: 8GiB\n", "", nil, Flags{}, func(s Settings) (any, any) { return s.Memory, "8GiB" }},
+		{"project over user", "memory: 8GiB\n", "memory: 6G\n", nil, Flags{}, func(s Settings) (any, any) { return s.Memory, "6GiB" }},
+		{"env over project", "", "cpus: 2\n", []string{"VM_CPUS=5"}, Flags{}, func(s Settings) (any, any) { return s.CPUs, 5 }},
+		{"flags over env", "", "cpus: 2\n", []string{"VM_CPUS=5"}, Flags{CPUs: "7"}, func(s Settings) (any, any) { return s.CPUs, 7 }},
+		{"env memory", "", "memory: 2GiB\n", []string{"VM_MEMORY=3GiB"}, Flags{}, func(s Settings) (any, any) { return s.Memory, "3GiB" }},
+		{"env disk", "disk: 20GiB\n", "", []string{"VM_DISK=30GiB"}, Flags{}, func(s Settings) (any, any) { return s.Disk, "30GiB" }},
+		{"env ports replace project ports", "", "ports: [3000]\n", []string{"VM_PORTS=8080, 9090"}, Flags{}, func(s Settings) (any, any) { return s.Ports, []int{8080, 9090} }},
+		{"flag ports replace env ports", "", "", []string{"VM_PORTS=8080"}, Flags{Ports: []string{"5173", "3000,4000"}}, func(s Settings) (any, any) { return s.Ports, []int{5173, 3000, 4000} }},
+		{"env image", "", "image: /a.img\n", []string{"VM_IMAGE=/b.img"}, Flags{}, func(s Settings) (any, any) { return s.Image.Location, "/b.img" }},
+		{"image mapping with digest", "", "image: {location: /a.img, digest: 'sha256:abcd'}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image, Image{"/a.img", "sha256:abcd"} }},
+		{"relative image is the project's", "", "image: img/disk.qcow2\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image.Location, "/proj/img/disk.qcow2" }},
+		{"env maps merge by key", "env: {A: u, B: u}\n", "env: {B: p}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Env, map[string]string{"A": "u", "B": "p"} }},
+		{"lima maps merge deeply", "lima: {ssh: {forwardX11: true}}\n", "lima: {ssh: {forwardX11Trusted: true}}\n", nil, Flags{}, func(s Settings) (any, any) {
+			return s.Lima, map[string]any{"ssh": map[string]any{"forwardX11": true, "forwardX11Trusted": true}}
+		}},
+		{"project mount is relative to the project", "", "mounts: [data, {location: cache, writable: true}]\n", nil, Flags{}, func(s Settings) (any, any) {
+			return s.Mounts, []Mount{{"/proj/data", false}, {"/proj/cache", true}}
+		}},
+		{"session none", "session: tmux\n", "session: none\n", nil, Flags{}, func(s Settings) (any, any) { return s.Session, "" }},
+		{"provision defaults to system", "", "provision: [{script: 'echo hi'}]\n", nil, Flags{}, func(s Settings) (any, any) { return s.Provision, []Provision{{"system", "echo hi"}} }},
+		{"empty project file", "", "", nil, Flags{}, func(s Settings) (any, any) { return s.CPUs, def.CPUs }},
+		{"empty env var is unset", "", "cpus: 3\n", []string{"VM_CPUS="}, Flags{}, func(s Settings) (any, any) { return s.CPUs, 3 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			src := Sources{Env: tt.env, Flags: tt.flags, ProjectDir: "/proj"}
+			if tt.user != "" {
+				src.UserConfig = filepath.Join(dir, "config.yaml")
+				os.WriteFile(src.UserConfig, []byte(tt.user), 0o644)
+			}
+			src.ProjectFile = filepath.Join(dir, "vmhook.yaml")
+			os.WriteFile(src.ProjectFile, []byte(tt.project), 0o644)
+			s, err := LoadSettings(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := tt.check(s); !reflect.DeepEqual(got, want) {
+				t.Fatalf("got %#v, want %#v", got, want)
+			}
+		})
+	}
+}
+
+func TestSettingsErrors(t *testing.T) {
+	tests := []struct {
+		project string
+		env     []string
+		flags   Flags
+		want    string
+	}{
+		{"cpus: 0\n", nil, Flags{}, "vmhook.yaml:1: cpus: must be a whole number from 1 to 512, got 0"},
+		{"cpus: many\n", nil, Flags{}, `vmhook.yaml:1: cpus: must be a whole number, got "many"`},
+		{"memory: lots\n", nil, Flags{}, `vmhook.yaml:1: memory: "lots" is not a size such as 4GiB or 512MiB`},
+		{"memory: 16MiB\n", nil, Flags{}, `memory: "16MiB" is too small`},
+		{"disk: -1GiB\n", nil, Flags{}, `disk: "-1GiB" is not a size`},
+		{"ports: [70000]\n", nil, Flags{}, "vmhook.yaml:1: ports[0]: 70000 is not a port number (1-65535)"},
+		{"ports: [80, 80]\n", nil, Flags{}, "ports: port 80 is listed twice"},
+		{"ports: 3000\n", nil, Flags{}, `ports: must be a list, got "3000"`},
+		{"cpus: 2\nfoo: 1\n", nil, Flags{}, "vmhook.yaml:2: foo: unknown field (known: cpus,"},
+		{"rebuild: make\n", nil, Flags{}, "vmhook.yaml:1: rebuild: unknown field"},
+		{"allowMounts: [/]\n", nil, Flags{}, "vmhook.yaml:1: allowMounts: unknown field"},
+		{"image: {location: x, sha: y}\n", nil, Flags{}, "vmhook.yaml:1: image.sha: unknown field (known: location, digest)"},
+		{"image: {location: x, digest: md5}\n", nil, Flags{}, `image: digest "md5" must look like sha256:<hex>`},
+		{"sockets: [{host: /a}]\n", nil, Flags{}, "sockets[0]: needs both host and guest"},
+		{"sockets: [{host: /a, guest: b/c}]\n", nil, Flags{}, `sockets[0]: guest "b/c" must be a file name`},
+		{"env: {'1X': y}\n", nil, Flags{}, `env: "1X" is not a variable name`},
+		{"env: {SYSINIT_IN_VM: '0'}\n", nil, Flags{}, "env: SYSINIT_IN_VM is set by vmhook"},
+		{"provision: [{mode: later, script: x}]\n", nil, Flags{}, `provision[0]: mode "later" must be system, user, boot or dependency`},
+		{"session: screen\n", nil, Flags{}, `session: "screen" must be tmux, zellij or none`},
+		{"lima: 3\n", nil, Flags{}, "lima: must be a mapping of Lima settings"},
+		{"- a\n", nil, Flags{}, "vmhook.yaml:1: must be a mapping of settings"},
+		{"cpus: [\n", nil, Flags{}, "vmhook.yaml: not valid YAML"},
+		{"", []string{"VM_CPUS=x"}, Flags{}, `environment VM_CPUS: cpus: "x" is not a whole number`},
+		{"", []string{"VM_MEMORY=huge"}, Flags{}, `environment VM_MEMORY: memory: "huge" is not a size`},
+		{"", nil, Flags{Ports: []string{"99999"}}, "flag --port: ports[0]: 99999 is not a port number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			dir := t.TempDir()
+			pf := filepath.Join(dir, "vmhook.yaml")
+			os.WriteFile(pf, []byte(tt.project), 0o644)
+			_, err := LoadSettings(Sources{ProjectFile: pf, Env: tt.env, Flags: tt.flags, ProjectDir: dir})
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q does not contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+		})
+	}
+}
