@@ -98,6 +98,9 @@ func LogMessage(line string) (string, bool) {
 type Command struct {
 	Path string
 	Env  []string // nil: inherit
+	// ExecFunc replaces the process; syscall.Exec when nil. Benchmarks stop
+	// the decision path here instead of leaving the test binary.
+	ExecFunc func(path string, argv, env []string) error
 }
 
 // FindLimactl locates limactl: $LIMACTL if set (as Lima's own tools do),
@@ -189,7 +192,11 @@ func (c *Command) Run(ctx context.Context, onLine func(string), args ...string) 
 // Exec implements Limactl.
 func (c *Command) Exec(args []string, env []string) error {
 	argv := append([]string{"limactl"}, args...)
-	if err := syscall.Exec(c.Path, argv, env); err != nil {
+	run := c.ExecFunc
+	if run == nil {
+		run = syscall.Exec
+	}
+	if err := run(c.Path, argv, env); err != nil {
 		return fmt.Errorf("exec %s: %w", c.Path, err)
 	}
 	return nil

@@ -41,6 +41,8 @@ type rt struct {
 	stdout, stderr io.Writer
 	environ        []string
 	say            printer
+	// execFn, when set, stands in for syscall.Exec (benchmarks).
+	execFn func(path string, argv, env []string) error
 }
 
 func (r *rt) getenv(k string) string {
@@ -65,6 +67,7 @@ func (r *rt) limactl() (*projectvm.Command, error) {
 		return nil, err
 	}
 	c.Env = r.environ
+	c.ExecFunc = r.execFn
 	return c, nil
 }
 

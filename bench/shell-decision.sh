@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Measures the decision path of `vmhook shell` for a running VM (everything up
+# to the exec of limactl) beside one `limactl list --json NAME`, in one
+# hyperfine run, as the same unprivileged user.
+#
+# Usage: bench/shell-decision.sh [VMHOOK_BINARY]
+# Needs hyperfine and a real limactl. Under root it re-runs itself as the
+# test user (limactl refuses root). Writes bench/results/shell-decision.md.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(dirname "$here")
+user=${VMHOOK_BENCH_USER:-vmhook-test}
+
+if [ "$(id -u)" = 0 ]; then
+	bin=${1:-}
+	if [ -z "$bin" ]; then
+		bin=$(mktemp -d /tmp/vhbench.XXXXXX)/vmhook
+		(cd "$repo" && go build -o "$bin" ./cmd/vmhook)
+	fi
+	chmod -R a+rX "$(dirname "$bin")"
+	out=$(mktemp -d /tmp/vhbench-out.XXXXXX)
+	chown "$user" "$out"
+	runuser -u "$user" -- env VMHOOK_BENCH_OUT="$out" bash "$here/shell-decision.sh" "$bin"
+	cp "$out/shell-decision.md" "$here/results/shell-decision.md"
+	rm -rf "$out"
+	cat "$here/results/shell-decision.md"
+	exit 0
+fi
+
+bin=${1:?usage: shell-decision.sh VMHOOK_BINARY}
+command -v hyperfine >/dev/null || { echo "hyperfine not installed (apt-get install hyperfine)" >&2; exit 1; }
+limactl=$(command -v limactl || echo /usr/local/bin/limactl)
+[ -x "$limactl" ] || { echo "limactl not installed (scripts/install-lima.sh)" >&2; exit 1; }
+
+work=$(mktemp -d /tmp/vhb.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+export HOME="$work/home" LIMA_HOME="$work/lima" XDG_STATE_HOME="$work/state" XDG_CONFIG_HOME="$work/config"
+mkdir -p "$HOME" "$LIMA_HOME" "$work/proj"
+printf 'cpus: 2\nports: [3000]\n' >"$work/proj/vmhook.yaml"
+"$bin" config --project "$work/proj" >/dev/null
+name=$("$bin" name --project "$work/proj")
+
+# A VM that reads as Running: Lima's files, and pid files naming live
+# processes with the command lines of Lima's host agent and QEMU.
+inst="$LIMA_HOME/$name"
+mkdir -p "$inst"
+cp "$work/proj/.lima/config.yaml" "$inst/lima.yaml"
+printf '%s\n' "$work/proj" >"$inst/vmhook-owner"
+(exec -a "limactl hostagent" sleep 600) &
+pids+=($!)
+echo "${pids[-1]}" >"$inst/ha.pid"
+(exec -a "qemu-system-x86_64" sleep 600) &
+pids+=($!)
+echo "${pids[-1]}" >"$inst/qemu.pid"
+"$bin" status --project "$work/proj" | grep -q 'Running' || { echo "setup: VM does not read as Running" >&2; exit 1; }
+
+out=${VMHOOK_BENCH_OUT:-$here/results}
+# limactl is replaced by /bin/true for vmhook only: its run ends at the exec.
+export LIMACTL=/bin/true
+hyperfine --warmup 20 --runs 300 -N \
+	--export-markdown "$out/shell-decision.md" \
+	-n "vmhook shell (decide, exec true)" "$bin shell --project $work/proj -- true" \
+	-n "limactl list --json NAME" "$limactl list --json $name"

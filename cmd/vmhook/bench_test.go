@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vmhook/vmhook/projectvm"
+	"github.com/vmhook/vmhook/projectvm/limatest"
+)
+
+// runningProject makes a project whose VM reads as Running: a generated
+// config, an owner record and pid files naming live processes with Lima's
+// command lines.
+func runningProject(b *testing.B, limaHome string) (dir string, env []string) {
+	b.Helper()
+	root, err := os.MkdirTemp("/tmp", "vhb")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(root) })
+	dir = filepath.Join(root, "proj")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "vmhook.yaml"), []byte("cpus: 2\nports: [3000]\n"), 0o644)
+	env = []string{"HOME=" + filepath.Join(root, "home"), "LIMA_HOME=" + limaHome, "PATH=" + os.Getenv("PATH")}
+	e, err := projectvm.NewEnv(env, projectvm.Host{OS: "linux", Arch: "amd64", UID: os.Getuid()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := projectvm.OpenProject(e, dir, projectvm.Flags{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := p.WriteConfig(context.Background(), e); err != nil {
+		b.Fatal(err)
+	}
+	inst := e.InstanceDir(p.Name)
+	os.MkdirAll(inst, 0o755)
+	data, _ := os.ReadFile(p.ConfigPath)
+	os.WriteFile(filepath.Join(inst, "lima.yaml"), data, 0o644)
+	projectvm.WriteOwner(inst, dir)
+	for file, argv0 := range map[string]string{"ha.pid": "limactl hostagent", "qemu.pid": "qemu-system-x86_64"} {
+		cmd := &exec.Cmd{Path: "/bin/sleep", Args: []string{argv0, "600"}}
+		if err := cmd.Start(); err != nil {
+			b.Skip("cannot start /bin/sleep")
+		}
+		b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		os.WriteFile(filepath.Join(inst, file), []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644)
+	}
+	if got := projectvm.InstanceState(inst); got != projectvm.Running {
+		b.Fatalf("state %s", got)
+	}
+	return dir, env
+}
+
+// BenchmarkShellDecision measures `vmhook shell -- true` for a running VM up
+// to the exec of limactl: flag parsing, project lookup, settings, config
+// check, status and the limactl arguments.
+func BenchmarkShellDecision(b *testing.B) {
+	lh, _ := os.MkdirTemp("/tmp", "vhl")
+	b.Cleanup(func() { os.RemoveAll(lh) })
+	dir, env := runningProject(b, lh)
+	env = append(env, "LIMACTL=/bin/true")
+	execs := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := &rt{args: []string{"vmhook", "shell", "--project", dir, "--", "true"}, stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, environ: env}
+		r.say = printer{w: io.Discard}
+		r.execFn = func(path string, argv, env []string) error { execs++; return nil }
+		if err := newApp(r).RunContext(context.Background(), r.args); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if execs != b.N {
+		b.Fatalf("exec reached %d times in %d runs", execs, b.N)
+	}
+}
+
+// BenchmarkLimactlListJSON is the yardstick: one `limactl list --json NAME`
+// with the real limactl (under root it runs through runuser, which adds its
+// own cost; bench/shell-decision.sh measures both as the same user).
+func BenchmarkLimactlListJSON(b *testing.B) {
+	lima := limatest.Real(b)
+	runningProject(b, lima.LimaHome())
+	lima.Chown(lima.LimaHome())
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := lima.Run("list", "--json", "proj-dev"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,31 @@
+# vmhook's tasks. `just` lists them.
+
+default:
+    @just --list
+
+# Build vmhook into ./bin.
+build:
+    go build -o bin/vmhook ./cmd/vmhook
+
+# Run the test suite (real-Lima tests skip without limactl).
+test:
+    go test -timeout 30m ./...
+
+# gofmt, go vet and shellcheck on everything we ship.
+lint:
+    test -z "$(gofmt -l $(git ls-files '*.go'))" || { gofmt -l $(git ls-files '*.go'); exit 1; }
+    go vet ./...
+    shellcheck $(git ls-files '*.sh' '*.bash') .ci/run
+
+# Benchmarks: Go benchmarks, then the hyperfine scripts under bench/.
+bench:
+    go test -run '^$' -bench . -benchtime 2000x ./...
+    bench/shell-decision.sh
+
+# Boot a real VM and walk the user flows (needs the e2e setup; see e2e/).
+e2e:
+    go test -timeout 30m -run TestE2E -v ./e2e/...
+
+# What CI runs: provision the machine, lint, test.
+ci:
+    bash .ci/run
