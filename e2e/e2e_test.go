@@ -1,0 +1,603 @@
+// Package e2e boots real Lima VMs with QEMU and walks vmhook's user flows
+// through real zsh, direnv and vmhook's hooks, driven in tmux as a person
+// would type.
+//
+// It runs when VMHOOK_E2E_IMAGE names a guest image directory built by
+// e2e/setup/build-image.sh (.ci/run and `just e2e` do that) and the machine
+// can boot it (e2e/setup/check-kvm.sh); otherwise it skips with one line.
+// Under root, everything runs as the unprivileged user vmhook-test.
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testUser = "vmhook-test"
+
+// harness is one end-to-end run: a user, a LIMA_HOME with the override that
+// boots vmhook's normal configs here, a HOME with zsh, direnv and vmhook set
+// up, and a tmux server.
+type harness struct {
+	t        *testing.T
+	repo     string
+	root     string // everything of this run lives below it
+	home     string // the user's HOME for this run
+	limaHome string
+	bin      string // directory with vmhook and the logging limactl wrapper
+	callLog  string // every limactl call, one per line
+	projects string // parent of the projects
+	uid, gid int
+	asRoot   bool
+	tmuxSock string
+	timings  []timing
+}
+
+type timing struct {
+	what string
+	d    time.Duration
+}
+
+func (h *harness) record(what string, d time.Duration) {
+	h.timings = append(h.timings, timing{what, d})
+	h.t.Logf("timing: %s: %.2fs", what, d.Seconds())
+}
+
+func repoRoot(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// skipUnlessBootable skips with one clear line unless everything a real
+// boot needs is here.
+func skipUnlessBootable(t *testing.T, repo string) string {
+	image := os.Getenv("VMHOOK_E2E_IMAGE")
+	if image == "" {
+		t.Skip("end-to-end VM test skipped: VMHOOK_E2E_IMAGE is not set (run `just e2e`, or .ci/run, which build the guest image)")
+	}
+	for _, tool := range []string{"limactl", "tmux", "zsh", "direnv", "runuser", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("end-to-end VM test skipped: %s not found", tool)
+		}
+	}
+	out, err := exec.Command("bash", filepath.Join(repo, "e2e/setup/check-kvm.sh")).CombinedOutput()
+	if err != nil {
+		t.Skipf("end-to-end VM test skipped: %s", strings.TrimSpace(string(out)))
+	}
+	return image
+}
+
+func newHarness(t *testing.T) *harness {
+	repo := repoRoot(t)
+	image := skipUnlessBootable(t, repo)
+	h := &harness{t: t, repo: repo, uid: os.Getuid(), gid: os.Getgid()}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup(testUser)
+		if err != nil {
+			t.Skipf("end-to-end VM test skipped: running as root and user %s missing: run scripts/test-user.sh", testUser)
+		}
+		h.asRoot = true
+		h.uid, _ = strconv.Atoi(u.Uid)
+		h.gid, _ = strconv.Atoi(u.Gid)
+	}
+	// Short paths: Lima's sockets live in LIMA_HOME/NAME and must stay under
+	// 104 bytes.
+	root, err := os.MkdirTemp("/tmp", "vme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.root = root
+	h.home = filepath.Join(root, "h")
+	h.bin = filepath.Join(root, "bin")
+	h.projects = filepath.Join(root, "p")
+	h.callLog = filepath.Join(root, "limactl.log")
+	h.tmuxSock = "vme" + filepath.Base(root)
+	for _, d := range []string{h.home, h.bin, h.projects, filepath.Join(h.home, ".config", "direnv", "lib")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Teardown deletes every instance this run created, even on failure.
+	t.Cleanup(h.teardown)
+
+	// vmhook, built for this run.
+	build := exec.Command("go", "build", "-o", filepath.Join(h.bin, "vmhook"), "./cmd/vmhook")
+	build.Dir = repo
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build vmhook: %v\n%s", err, out)
+	}
+	// A limactl that records each call, then runs the real one: it proves
+	// "started once" without touching Lima.
+	real, _ := exec.LookPath("limactl")
+	wrapper := fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' \"$*\" >> %s\nexec %s \"$@\"\n", shq(h.callLog), shq(real))
+	if err := os.WriteFile(filepath.Join(h.bin, "limactl"), []byte(wrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(h.callLog, nil, 0o666)
+
+	// zsh with direnv's hook, then vmhook's, as the README says.
+	zshrc := "PROMPT='host%# '\nunsetopt BEEP\n" +
+		`eval "$(direnv hook zsh)"` + "\n" + `eval "$(vmhook init zsh)"` + "\n"
+	os.WriteFile(filepath.Join(h.home, ".zshrc"), []byte(zshrc), 0o644)
+	os.WriteFile(filepath.Join(h.home, ".zshenv"), nil, 0o644)
+	stdlib := h.run("vmhook", "stdlib")
+	os.WriteFile(filepath.Join(h.home, ".config", "direnv", "lib", "vmhook.sh"), []byte(stdlib), 0o644)
+	h.chownAll()
+
+	// LIMA_HOME with the override that boots vmhook's configs offline here.
+	cmd := exec.Command("bash", filepath.Join(repo, "e2e/setup/lima-home.sh"), image, filepath.Join(root, "l"))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("lima-home.sh: %v", err)
+	}
+	h.limaHome = strings.TrimSpace(string(out))
+	return h
+}
+
+func shq(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func (h *harness) chownAll() {
+	if !h.asRoot {
+		return
+	}
+	filepath.Walk(h.root, func(p string, _ os.FileInfo, err error) error {
+		if err == nil {
+			os.Lchown(p, h.uid, h.gid)
+		}
+		return nil
+	})
+	os.Chmod(h.root, 0o755)
+}
+
+// env is the environment every command of the run gets.
+func (h *harness) env() []string {
+	return []string{
+		"HOME=" + h.home,
+		"USER=" + testUser,
+		"PATH=" + h.bin + ":/usr/local/bin:/usr/bin:/bin",
+		"LIMA_HOME=" + h.limaHome,
+		"LIMACTL=" + filepath.Join(h.bin, "limactl"),
+		"XDG_CONFIG_HOME=" + filepath.Join(h.home, ".config"),
+		"XDG_STATE_HOME=" + filepath.Join(h.home, ".local", "state"),
+		"XDG_CACHE_HOME=" + filepath.Join(h.home, ".cache"),
+		"XDG_DATA_HOME=" + filepath.Join(h.home, ".local", "share"),
+		"ZDOTDIR=" + h.home,
+		"TERM=xterm-256color",
+		"LANG=C.UTF-8",
+		"SHELL=/usr/bin/zsh",
+		"TMUX_TMPDIR=" + h.root,
+	}
+}
+
+// command runs argv as the test user with the run's environment.
+func (h *harness) command(argv ...string) *exec.Cmd {
+	full := append([]string{"env", "-i"}, h.env()...)
+	full = append(full, argv...)
+	if h.asRoot {
+		full = append([]string{"runuser", "-u", testUser, "--"}, full...)
+	}
+	cmd := exec.Command(full[0], full[1:]...)
+	cmd.Dir = h.root
+	return cmd
+}
+
+func (h *harness) run(argv ...string) string {
+	h.t.Helper()
+	var out, errb bytes.Buffer
+	cmd := h.command(argv...)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		h.t.Fatalf("%s: %v\n%s%s", strings.Join(argv, " "), err, out.String(), errb.String())
+	}
+	return out.String()
+}
+
+func (h *harness) tmux(args ...string) string {
+	h.t.Helper()
+	return h.run(append([]string{"tmux", "-L", h.tmuxSock}, args...)...)
+}
+
+// pane opens a new tmux window running an interactive zsh and returns its
+// target.
+func (h *harness) pane(name string) string {
+	h.t.Helper()
+	if strings.TrimSpace(h.tryTmux("has-session", "-t", "e2e")) == "ok" {
+		h.tmux("new-window", "-t", "e2e", "-n", name, "-c", h.projects, "zsh", "-i")
+	} else {
+		h.tmux("-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-n", name, "-x", "220", "-y", "50", "-c", h.projects, "zsh", "-i")
+	}
+	target := "e2e:" + name
+	h.waitPane(target, `host% $`, 30*time.Second)
+	return target
+}
+
+func (h *harness) tryTmux(args ...string) string {
+	cmd := h.command(append([]string{"tmux", "-L", h.tmuxSock}, args...)...)
+	if cmd.Run() == nil {
+		return "ok"
+	}
+	return ""
+}
+
+// send types a line into the pane.
+func (h *harness) send(target, line string) {
+	h.t.Helper()
+	h.tmux("send-keys", "-t", target, "-l", line)
+	h.tmux("send-keys", "-t", target, "Enter")
+}
+
+func (h *harness) capture(target string) string {
+	cmd := h.command("tmux", "-L", h.tmuxSock, "capture-pane", "-p", "-J", "-S", "-200", "-t", target)
+	out, _ := cmd.Output()
+	return strings.TrimRight(string(out), "\n ")
+}
+
+// waitPane polls the pane until re matches its content (multi-line mode).
+func (h *harness) waitPane(target, re string, timeout time.Duration) string {
+	h.t.Helper()
+	rx := regexp.MustCompile("(?m)" + re)
+	deadline := time.Now().Add(timeout)
+	for {
+		c := h.capture(target)
+		if rx.MatchString(c) {
+			return c
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("pane %s: no match for %q within %s; pane shows:\n%s", target, re, timeout, c)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// clear empties the pane's screen and history so the next wait sees only
+// new output.
+func (h *harness) clear(target string) {
+	h.tmux("send-keys", "-t", target, "C-l")
+	h.tmux("clear-history", "-t", target)
+	time.Sleep(100 * time.Millisecond)
+	h.tmux("clear-history", "-t", target)
+}
+
+// marker runs a command that prints a unique line and waits for it.
+func (h *harness) marker(target, cmd string, timeout time.Duration) string {
+	h.t.Helper()
+	id := strconv.FormatInt(time.Now().UnixNano(), 36)
+	h.send(target, fmt.Sprintf(`echo "M%s[$(%s)]"`, id, cmd))
+	c := h.waitPane(target, `^M`+id+`\[.*\]$`, timeout)
+	m := regexp.MustCompile(`(?m)^M` + id + `\[(.*)\]$`).FindStringSubmatch(c)
+	return m[1]
+}
+
+func (h *harness) calls(prefix string) int {
+	data, _ := os.ReadFile(h.callLog)
+	n := 0
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// newProject scaffolds a project with vmhook new and sets small VM
+// settings, with guest port 8000 forwarded.
+func (h *harness) newProject(target, name string) string {
+	h.t.Helper()
+	h.send(target, "cd "+shq(h.projects)+" && vmhook new "+name)
+	dir := filepath.Join(h.projects, name)
+	h.waitFile(filepath.Join(dir, "vmhook.yaml"), 20*time.Second)
+	// One CPU and 1 GiB each: two VMs must boot side by side on 2 cores.
+	settings := "cpus: 1\nmemory: 1GiB\ndisk: 4GiB\nports: [8000]\n"
+	if err := os.WriteFile(filepath.Join(dir, "vmhook.yaml"), []byte(settings), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	os.Chown(filepath.Join(dir, "vmhook.yaml"), h.uid, h.gid)
+	return dir
+}
+
+func (h *harness) waitFile(path string, timeout time.Duration) {
+	h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%s did not appear within %s", path, timeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// vmName asks vmhook for a project's VM name.
+func (h *harness) vmName(dir string) string {
+	return strings.TrimSpace(h.run("vmhook", "name", "--project", dir))
+}
+
+func (h *harness) status(dir string) (state string, ports map[int]int) {
+	h.t.Helper()
+	var st struct {
+		Status string `json:"status"`
+		Ports  []struct{ Guest, Host int }
+	}
+	if err := json.Unmarshal([]byte(h.run("vmhook", "status", "--json", "--project", dir)), &st); err != nil {
+		h.t.Fatal(err)
+	}
+	ports = map[int]int{}
+	for _, p := range st.Ports {
+		ports[p.Guest] = p.Host
+	}
+	return st.Status, ports
+}
+
+// guestPrompt matches the guest's bash prompt for VM name.
+func guestPrompt(name string) string { return `@lima-` + regexp.QuoteMeta(name) + `:.*\$ ?$` }
+
+func (h *harness) teardown() {
+	if h.tmuxSock != "" {
+		h.command("tmux", "-L", h.tmuxSock, "kill-server").Run()
+	}
+	if h.limaHome != "" {
+		entries, _ := os.ReadDir(h.limaHome)
+		for _, e := range entries {
+			if e.IsDir() && !strings.HasPrefix(e.Name(), "_") {
+				if out, err := h.command("limactl", "delete", "--force", e.Name()).CombinedOutput(); err != nil {
+					h.t.Errorf("teardown: delete %s: %v\n%s", e.Name(), err, out)
+				}
+			}
+		}
+	}
+	if h.t.Failed() {
+		if data, err := os.ReadFile(h.callLog); err == nil {
+			h.t.Logf("limactl calls:\n%s", data)
+		}
+	}
+	os.RemoveAll(h.root)
+}
+
+func (h *harness) writeTimings() {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# vmhook end-to-end timings\n\nReal Lima %s, QEMU (TCG), %d CPUs, written by `go test ./e2e` on %s.\n\n| step | seconds |\n|---|---:|\n",
+		strings.TrimSpace(h.run("limactl", "--version")), runtime.NumCPU(), time.Now().UTC().Format("2006-01-02"))
+	for _, t := range h.timings {
+		fmt.Fprintf(&b, "| %s | %.2f |\n", t.what, t.d.Seconds())
+	}
+	h.t.Log("\n" + b.String())
+	if out := os.Getenv("VMHOOK_E2E_RESULTS"); out != "" {
+		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
+			h.t.Errorf("write timings: %v", err)
+		}
+	}
+}
+
+func TestE2E(t *testing.T) {
+	h := newHarness(t)
+	main := h.pane("main")
+
+	// 1. vmhook new demo → cd demo → direnv allow → inside the VM.
+	dir := h.newProject(main, "demo")
+	name := h.vmName(dir)
+	h.clear(main)
+	start := time.Now()
+	h.send(main, "cd demo && direnv allow")
+	h.waitPane(main, guestPrompt(name), 5*time.Minute)
+	h.record("cold: direnv allow → prompt in a new VM (create + boot)", time.Since(start))
+	if got := h.marker(main, "hostname", 30*time.Second); got != "lima-"+name {
+		t.Fatalf("hostname in the VM = %q, want lima-%s", got, name)
+	}
+	if got := h.marker(main, "pwd", 10*time.Second); got != dir {
+		t.Fatalf("pwd in the VM = %q, want %q", got, dir)
+	}
+	if got := h.marker(main, "printenv SYSINIT_IN_VM", 10*time.Second); got != "1" {
+		t.Fatalf("SYSINIT_IN_VM in the VM = %q, want 1", got)
+	}
+	if n := h.calls("create "); n != 1 {
+		t.Fatalf("%d creates, want 1", n)
+	}
+
+	// 2. A file written inside is on the host.
+	h.send(main, "echo hi > from-vm.txt")
+	h.waitFile(filepath.Join(dir, "from-vm.txt"), 20*time.Second)
+	if data, _ := os.ReadFile(filepath.Join(dir, "from-vm.txt")); string(data) != "hi\n" {
+		t.Fatalf("from-vm.txt on the host holds %q", data)
+	}
+
+	// 3. cd away and back inside the VM: no nested entry; vmhook itself
+	// refuses inside. exit → host prompt, no re-entry; cd back → inside.
+	if err := copyFile(filepath.Join(h.bin, "vmhook"), filepath.Join(dir, ".vmhook-e2e")); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(filepath.Join(dir, ".vmhook-e2e"), h.uid, h.gid)
+	h.send(main, "cd / && cd "+shq(dir))
+	if got := h.marker(main, "hostname", 10*time.Second); got != "lima-"+name {
+		t.Fatalf("after cd inside the VM, hostname = %q", got)
+	}
+	nested := h.marker(main, "./.vmhook-e2e shell 2>&1; echo rc=$?", 30*time.Second)
+	if !strings.Contains(nested, "already inside") || !strings.HasSuffix(nested, "rc=1") {
+		t.Fatalf("vmhook shell inside the VM: %q", nested)
+	}
+	shells := h.calls("shell ")
+	h.clear(main)
+	h.send(main, "exit")
+	h.waitPane(main, `host% $`, 30*time.Second)
+	for i := 0; i < 3; i++ {
+		h.send(main, "")
+	}
+	time.Sleep(2 * time.Second)
+	if got := h.marker(main, "hostname", 10*time.Second); got == "lima-"+name {
+		t.Fatal("re-entered the VM after exit")
+	}
+	if got := h.marker(main, "pwd", 10*time.Second); got != dir {
+		t.Fatalf("after exit, host pwd = %q, want the project", got)
+	}
+	if n := h.calls("shell "); n != shells {
+		t.Fatalf("limactl shell called %d more times after exit", n-shells)
+	}
+	h.clear(main)
+	start = time.Now()
+	h.send(main, "cd .. && cd demo")
+	h.waitPane(main, guestPrompt(name), 60*time.Second)
+	warm := time.Since(start)
+	h.record("warm: cd → prompt in the running VM", warm)
+
+	// Bare limactl shell, driven the same way, for comparison.
+	h.send(main, "exit")
+	h.waitPane(main, `host% $`, 30*time.Second)
+	h.send(main, "cd ..")
+	h.waitPane(main, `host% $`, 30*time.Second)
+	h.clear(main)
+	start = time.Now()
+	h.send(main, "limactl shell "+name)
+	h.waitPane(main, guestPrompt(name), 60*time.Second)
+	bare := time.Since(start)
+	h.record("bare: limactl shell NAME → prompt", bare)
+	h.record(fmt.Sprintf("ratio warm vmhook entry / bare limactl shell = %.2f", warm.Seconds()/bare.Seconds()), 0)
+	h.send(main, "exit")
+	h.waitPane(main, `host% $`, 30*time.Second)
+	for i := 0; i < 5; i++ {
+		start = time.Now()
+		h.run("limactl", "shell", name, "--", "true")
+		h.record("limactl shell NAME -- true", time.Since(start))
+		start = time.Now()
+		h.run("vmhook", "shell", "--project", dir, "--", "true")
+		h.record("vmhook shell -- true", time.Since(start))
+	}
+
+	// 4. A guest port is reachable at the host port vmhook status reports.
+	h.clear(main)
+	h.send(main, "cd demo")
+	h.waitPane(main, guestPrompt(name), 60*time.Second)
+	h.send(main, "(nohup python3 -m http.server 8000 --bind 127.0.0.1 >/dev/null 2>&1 &)")
+	state, ports := h.status(dir)
+	if state != "Running" || ports[8000] == 0 {
+		t.Fatalf("status: %s %v", state, ports)
+	}
+	start = time.Now()
+	h.waitHTTP(ports[8000], 60*time.Second)
+	h.record("port forward live after the guest listens", time.Since(start))
+
+	// 5. vm-stop → cd back → started and entered again; guest data survived.
+	h.send(main, "echo kept > ~/persist.txt; exit")
+	h.waitPane(main, `host% $`, 30*time.Second)
+	start = time.Now()
+	h.send(main, "vm-stop")
+	h.waitState(dir, "Stopped", 2*time.Minute)
+	h.record("vm-stop", time.Since(start))
+	h.send(main, "cd ..")
+	h.clear(main)
+	start = time.Now()
+	h.send(main, "cd demo")
+	h.waitPane(main, guestPrompt(name), 5*time.Minute)
+	h.record("stopped VM: cd → prompt (start + enter)", time.Since(start))
+	if got := h.marker(main, "cat ~/persist.txt", 20*time.Second); got != "kept" {
+		t.Fatalf("guest data after stop/start: %q", got)
+	}
+	if n := h.calls("start "); n != 2 {
+		t.Fatalf("%d starts, want 2", n)
+	}
+
+	// 6. vmhook destroy --yes → cd back → recreated from config.
+	h.send(main, "exit")
+	h.waitPane(main, `host% $`, 30*time.Second)
+	h.run("vmhook", "destroy", "--yes", "--project", dir)
+	if state, _ := h.status(dir); state != "Absent" {
+		t.Fatalf("after destroy: %s", state)
+	}
+	h.send(main, "cd ..")
+	h.clear(main)
+	start = time.Now()
+	h.send(main, "cd demo")
+	h.waitPane(main, guestPrompt(name), 5*time.Minute)
+	h.record("destroyed VM: cd → prompt (recreate + boot)", time.Since(start))
+	if n := h.calls("create "); n != 2 {
+		t.Fatalf("%d creates, want 2", n)
+	}
+	if got := h.marker(main, "cat ~/persist.txt 2>/dev/null || echo gone", 20*time.Second); got != "gone" {
+		t.Fatalf("a recreated VM still has old guest data: %q", got)
+	}
+	h.send(main, "exit")
+	h.waitPane(main, `host% $`, 30*time.Second)
+	h.run("vmhook", "stop", "--project", dir)
+
+	// 7. Two projects opened at once from two panes: two VMs, both running,
+	// no port clash, each started once.
+	one, two := h.pane("one"), h.pane("two")
+	d1, d2 := h.newProject(one, "alpha"), h.newProject(two, "beta")
+	n1, n2 := h.vmName(d1), h.vmName(d2)
+	h.send(one, "cd alpha && direnv allow")
+	h.send(two, "cd beta && direnv allow")
+	start = time.Now()
+	h.waitPane(one, guestPrompt(n1), 8*time.Minute)
+	h.waitPane(two, guestPrompt(n2), 8*time.Minute)
+	h.record("two projects at once: both prompts", time.Since(start))
+	s1, p1 := h.status(d1)
+	s2, p2 := h.status(d2)
+	if s1 != "Running" || s2 != "Running" {
+		t.Fatalf("states %s, %s", s1, s2)
+	}
+	if p1[8000] == 0 || p2[8000] == 0 || p1[8000] == p2[8000] {
+		t.Fatalf("port clash: %v vs %v", p1, p2)
+	}
+	for _, n := range []string{n1, n2} {
+		if c := h.calls("start --tty=false " + n); c != 1 {
+			t.Fatalf("%s started %d times", n, c)
+		}
+	}
+	h.writeTimings()
+}
+
+func (h *harness) waitHTTP(port int, timeout time.Duration) {
+	h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("guest port 8000 not reachable at %s within %s: %v", url, timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func (h *harness) waitState(dir, want string, timeout time.Duration) {
+	h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if s, _ := h.status(dir); s == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			s, _ := h.status(dir)
+			h.t.Fatalf("VM of %s is %s, want %s", dir, s, want)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func copyFile(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, 0o755)
+}
