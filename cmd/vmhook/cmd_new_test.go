@@ -1,0 +1,586 @@
+package main
+
+import (
+	"bytes"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vmhook/vmhook/projectvm"
+	"github.com/vmhook/vmhook/projectvm/limatest"
+	"github.com/vmhook/vmhook/templates"
+)
+
+// repoRoot is the repository root, seen from this package's directory.
+const repoRoot = "../.."
+
+// newTestEnv is an isolated environment for an in-process vmhook run.
+func newTestEnv(t *testing.T) []string {
+	t.Helper()
+	home := t.TempDir()
+	lh, err := os.MkdirTemp("/tmp", "vhl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(lh) })
+	return []string{
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"XDG_STATE_HOME=" + filepath.Join(home, ".local", "state"),
+		"LIMA_HOME=" + lh,
+		"NO_COLOR=1",
+		"PATH=" + os.Getenv("PATH"),
+	}
+}
+
+// runVmhook runs vmhook in-process and returns its exit code and output.
+func runVmhook(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(append([]string{"vmhook"}, args...), strings.NewReader(""), &out, &errb, env)
+	return code, out.String(), errb.String()
+}
+
+// treeFiles describes every file under dir: its content and whether it is
+// executable, by slash path relative to dir.
+func treeFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		files[filepath.ToSlash(rel)] = map[bool]string{true: "executable\n", false: "plain\n"}[fi.Mode().Perm()&0o111 != 0] + string(data)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func fileNames(m map[string]string) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func TestNewWritesTemplate(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	for _, tc := range []struct {
+		args  []string
+		files []string
+	}{
+		{[]string{"new"}, []string{".envrc", ".gitignore", "flake.nix", "justfile", "shell.nix", "vmhook.yaml"}},
+		{[]string{"new", "--template", "vm-minimal"}, []string{".envrc", ".gitignore", "vmhook.yaml"}},
+	} {
+		dir := filepath.Join(t.TempDir(), "myapp")
+		code, stdout, stderr := runVmhook(t, env, append(tc.args, dir)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s", tc.args, code, stderr)
+		}
+		if stdout != "" {
+			t.Errorf("%v printed on stdout: %q", tc.args, stdout)
+		}
+		if got := fileNames(treeFiles(t, dir)); !slices.Equal(got, tc.files) {
+			t.Errorf("%v wrote %v, want %v", tc.args, got, tc.files)
+		}
+		for _, f := range tc.files {
+			if !strings.Contains(stderr, "vmhook: wrote "+filepath.Join(dir, f)+"\n") {
+				t.Errorf("%v: no line for %s in:\n%s", tc.args, f, stderr)
+			}
+		}
+		for _, want := range []string{
+			"vmhook: next: cd " + dir + " && direnv allow; the VM myapp-dev then starts",
+			"vmhook: or, without vmhook's shell hook: cd " + dir + " && vmhook shell\n",
+		} {
+			if !strings.Contains(stderr, want) {
+				t.Errorf("%v: stderr lacks %q:\n%s", tc.args, want, stderr)
+			}
+		}
+	}
+}
+
+func TestNewNeverOverwrites(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	dir := t.TempDir()
+	envrc := filepath.Join(dir, ".envrc")
+	mine := []byte("use nix\nexport FOO=bar\n")
+	if err := os.WriteFile(envrc, mine, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runVmhook(t, env, "new", dir)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if want := `vmhook: refusing to overwrite .envrc in "` + dir + `"; use --force to overwrite` + "\n"; stderr != want {
+		t.Errorf("stderr:\n got %q\nwant %q", stderr, want)
+	}
+	if got, _ := os.ReadFile(envrc); !bytes.Equal(got, mine) {
+		t.Errorf(".envrc changed to %q", got)
+	}
+	if got := fileNames(treeFiles(t, dir)); !slices.Equal(got, []string{".envrc"}) {
+		t.Errorf("a refusal still wrote files: %v", got)
+	}
+
+	code, _, stderr = runVmhook(t, env, "new", "--force", dir)
+	if code != 0 {
+		t.Fatalf("--force: exit %d\n%s", code, stderr)
+	}
+	want, err := fs.ReadFile(templates.Scaffolds, "scaffold/vm-dev/.envrc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(envrc); !bytes.Equal(got, want) {
+		t.Errorf("--force left .envrc as %q", got)
+	}
+}
+
+func TestNewUsageErrors(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	dir := filepath.Join(t.TempDir(), "p")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"new", "--template", "vm-full", dir}, `vmhook: unknown template "vm-full"; choose one of: vm-dev, vm-minimal`},
+		{[]string{"new", dir, "--template", "vm-minimal"}, "vmhook: flags go before DIR: vmhook new --template vm-minimal " + dir},
+		{[]string{"new", dir, "other"}, "vmhook: vmhook new takes one directory, got 2"},
+		{[]string{"templates", "x"}, "vmhook: vmhook templates takes no arguments"},
+	} {
+		code, _, stderr := runVmhook(t, env, tc.args...)
+		if code != 2 || !strings.HasPrefix(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Error("a usage error still created the directory")
+	}
+}
+
+func TestTemplatesCommand(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := runVmhook(t, newTestEnv(t), "templates")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	infos := projectvm.Scaffolds()
+	if len(lines) != len(infos) {
+		t.Fatalf("%d lines for %d templates:\n%s", len(lines), len(infos), stdout)
+	}
+	for i, s := range infos {
+		if f := strings.Fields(lines[i]); len(f) < 2 || f[0] != s.Name || !strings.HasSuffix(lines[i], "  "+s.Description) {
+			t.Errorf("line %q, want %s and %q", lines[i], s.Name, s.Description)
+		}
+	}
+}
+
+// commandMention is a vmhook command line quoted in a shipped file, as in
+// "`vmhook up --apply`".
+var commandMention = regexp.MustCompile("`vmhook ([a-z][a-z-]*)([^`]*)`")
+
+// TestShippedFilesNameRealCommands checks every vmhook command line quoted in
+// the templates, the root flake (welcome texts) and the examples against
+// the commands and flags vmhook has.
+func TestShippedFilesNameRealCommands(t *testing.T) {
+	t.Parallel()
+	cmds := map[string]*cli.Command{}
+	for _, c := range newApp(&rt{}).Commands {
+		cmds[c.Name] = c
+	}
+	files := []string{filepath.Join(repoRoot, "flake.nix")}
+	for _, dir := range []string{filepath.Join(repoRoot, "templates", "scaffold"), filepath.Join(repoRoot, "examples")} {
+		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				files = append(files, p)
+			}
+			return nil
+		})
+	}
+	mentions := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range commandMention.FindAllStringSubmatch(string(data), -1) {
+			mentions++
+			c, ok := cmds[m[1]]
+			if !ok {
+				t.Errorf("%s: %s: vmhook has no command %q", f, m[0], m[1])
+				continue
+			}
+			for _, arg := range strings.Fields(m[2]) {
+				if arg == "--" {
+					break
+				}
+				if !strings.HasPrefix(arg, "-") {
+					// A subcommand (autostart enable) takes the flags after it.
+					if sub := c.Command(arg); sub != nil {
+						c = sub
+					}
+					continue
+				}
+				name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+				if !slices.ContainsFunc(c.Flags, func(fl cli.Flag) bool { return slices.Contains(fl.Names(), name) }) {
+					t.Errorf("%s: %s: vmhook %s has no flag %s", f, m[0], c.Name, arg)
+				}
+			}
+		}
+	}
+	if mentions < 5 {
+		t.Errorf("found only %d quoted vmhook commands; the pattern no longer matches the files", mentions)
+	}
+}
+
+// nixEnv is an environment in which nix sees nothing of the machine or the
+// user and needs no network: its own store in a temporary directory (a
+// local store with its own store directory: no daemon, no /nix), no system
+// or user configuration, no flake registry, no substituters.
+func nixEnv(t *testing.T) []string {
+	t.Helper()
+	dir, err := os.MkdirTemp("/tmp", "vhn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// nix makes store paths read-only.
+		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				_ = os.Chmod(p, 0o755)
+			}
+			return nil
+		})
+		os.RemoveAll(dir)
+	})
+	home, s := filepath.Join(dir, "home"), filepath.Join(dir, "nix")
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"),
+		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
+		"XDG_STATE_HOME=" + filepath.Join(home, ".local", "state"),
+		"NIX_CONF_DIR=" + filepath.Join(dir, "etc"),
+		"NIX_CONFIG=" + strings.Join([]string{
+			"experimental-features = nix-command flakes",
+			"store = local?store=" + s + "/store&state=" + s + "/var&log=" + s + "/log",
+			"build-users-group =",
+			"flake-registry =",
+			"substituters =",
+		}, "\n"),
+	}
+}
+
+// copyRootFlake copies the root flake and the templates it points at into a
+// fresh directory: nix copies a path flake whole, and the checkout may hold
+// build output.
+func copyRootFlake(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	copyTo := func(src, dst string) {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, fi.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyTo(filepath.Join(repoRoot, "flake.nix"), filepath.Join(dst, "flake.nix"))
+	scaffold := filepath.Join(repoRoot, "templates", "scaffold")
+	err := filepath.WalkDir(scaffold, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(scaffold, p)
+		copyTo(p, filepath.Join(dst, "templates", "scaffold", rel))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// TestNewMatchesNixFlakeInit checks that `nix flake init -t` and vmhook new
+// give a project the same files: names, bytes and executable bits.
+func TestNewMatchesNixFlakeInit(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("nix"); err != nil {
+		t.Skip("nix not installed: apt-get install nix-bin")
+	}
+	nix := nixEnv(t)
+	flake := copyRootFlake(t)
+	for _, tc := range []struct{ attr, template string }{{"vm-dev", "vm-dev"}, {"vm-minimal", "vm-minimal"}, {"default", "vm-dev"}} {
+		viaNix := t.TempDir()
+		cmd := exec.Command("nix", "--offline", "flake", "init", "-t", "path:"+flake+"#"+tc.attr)
+		cmd.Dir, cmd.Env = viaNix, nix
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("nix flake init -t #%s: %v\n%s", tc.attr, err, out)
+		}
+		viaVmhook := filepath.Join(t.TempDir(), "p")
+		if code, _, stderr := runVmhook(t, newTestEnv(t), "new", "--template", tc.template, viaVmhook); code != 0 {
+			t.Fatalf("vmhook new --template %s: exit %d\n%s", tc.template, code, stderr)
+		}
+		got, want := treeFiles(t, viaNix), treeFiles(t, viaVmhook)
+		if !slices.Equal(fileNames(got), fileNames(want)) {
+			t.Errorf("#%s: nix flake init wrote %v, vmhook new %v", tc.attr, fileNames(got), fileNames(want))
+			continue
+		}
+		for f := range want {
+			if got[f] != want[f] {
+				t.Errorf("#%s: %s differs between nix flake init and vmhook new", tc.attr, f)
+			}
+		}
+	}
+}
+
+// vmhookBinary puts vmhook on a fresh PATH directory, for tools that run it
+// (direnv, just): a copy of this test binary, which TestMain runs as vmhook
+// when it is called by that name.
+func vmhookBinary(t *testing.T) string {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "vmhook")
+	if err := os.Link(self, bin); err != nil {
+		data, err := os.ReadFile(self)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bin, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// pathWithout is a PATH directory holding links to every program in the
+// system directories except those named in hide, so a test can run as if
+// they were not installed.
+func pathWithout(t *testing.T, hide func(name string) bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, sys := range []string{"/usr/local/bin", "/usr/bin", "/bin"} {
+		entries, _ := os.ReadDir(sys)
+		for _, e := range entries {
+			if hide(e.Name()) {
+				continue
+			}
+			link := filepath.Join(dir, e.Name())
+			if _, err := os.Lstat(link); err == nil {
+				continue // an earlier directory wins, as in PATH
+			}
+			if err := os.Symlink(filepath.Join(sys, e.Name()), link); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return dir
+}
+
+// TestScaffoldEnvrcInDirenv loads each template's .envrc in the real direnv
+// with vmhook's direnv extension installed: it must export VMHOOK_VM with
+// and without Nix, pick the Nix dev shell only when Nix can provide it, and
+// leave a Lima config that the real limactl accepts.
+func TestScaffoldEnvrcInDirenv(t *testing.T) {
+	t.Parallel()
+	direnv, err := exec.LookPath("direnv")
+	if err != nil {
+		t.Skip("direnv not installed: apt-get install direnv")
+	}
+	_, nixErr := exec.LookPath("nix")
+	lima := limatest.Real(t)
+	vmhookDir := vmhookBinary(t)
+	noNix := pathWithout(t, func(n string) bool { return strings.HasPrefix(n, "nix") })
+
+	root, err := os.MkdirTemp("/tmp", "vhd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	home := filepath.Join(root, "home")
+	base := []string{
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
+		"XDG_STATE_HOME=" + filepath.Join(home, ".local", "state"),
+		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"),
+		"LIMA_HOME=" + filepath.Join(root, "lima"),
+		"NIX_CONF_DIR=" + filepath.Join(root, "etc"),
+		"NO_COLOR=1",
+	}
+	run := func(env []string, dir string, name string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Env, cmd.Dir = env, dir
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, stdout.String(), stderr.String())
+		}
+		return stdout.String()
+	}
+	setup := append(slices.Clone(base), "PATH="+vmhookDir+":"+noNix)
+
+	// Install the extension as DESIGN tells people to.
+	lib := filepath.Join(home, ".config", "direnv", "lib")
+	if err := os.MkdirAll(lib, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("vmhook", "stdlib")
+	cmd.Env = setup
+	stdlib, err := cmd.Output()
+	if err != nil {
+		t.Skipf("vmhook stdlib is not available in this build (%v)", err)
+	}
+	if err := os.WriteFile(filepath.Join(lib, "vmhook.sh"), stdlib, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Loaded after the stdlib, these record which Nix shell the .envrc
+	// chose instead of building one (which would need nixpkgs).
+	record := "use_flake() { export SCAFFOLD_NIX=flake; }\nuse_nix() { export SCAFFOLD_NIX=nix; }\n"
+	if err := os.WriteFile(filepath.Join(lib, "zz-record.sh"), []byte(record), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	nixPath := "PATH=" + vmhookDir + ":" + os.Getenv("PATH")
+	cases := []struct {
+		name     string
+		template string
+		env      []string
+		wantNix  string
+	}{
+		{"vm-minimal", "vm-minimal", []string{"PATH=" + vmhookDir + ":" + noNix}, ""},
+		{"vm-dev without nix", "vm-dev", []string{"PATH=" + vmhookDir + ":" + noNix}, ""},
+		{"vm-dev with nix, flakes off", "vm-dev", []string{nixPath, "NIX_CONFIG=experimental-features ="}, "nix"},
+		{"vm-dev with nix and flakes", "vm-dev", []string{nixPath, "NIX_CONFIG=experimental-features = nix-command flakes"}, "flake"},
+	}
+	for i, tc := range cases {
+		if tc.wantNix != "" && nixErr != nil {
+			t.Logf("%s: skipped, nix not installed (apt-get install nix-bin)", tc.name)
+			continue
+		}
+		env := append(slices.Clone(base), tc.env...)
+		project := filepath.Join(root, "p"+string(rune('a'+i)), "myapp")
+		run(setup, root, "vmhook", "new", "--template", tc.template, project)
+		run(env, project, direnv, "allow", ".")
+		out := run(env, project, "bash", "-c", `eval "$("$1" export bash)"; printf '%s|%s\n' "$VMHOOK_VM" "${SCAFFOLD_NIX-}"`, "bash", direnv)
+		if want := "myapp-dev|" + tc.wantNix + "\n"; out != want {
+			t.Errorf("%s: VMHOOK_VM|nix shell = %q, want %q", tc.name, out, want)
+		}
+		config := filepath.Join(project, ".lima", "config.yaml")
+		if _, err := os.Stat(config); err != nil {
+			t.Errorf("%s: use vm left no Lima config: %v", tc.name, err)
+			continue
+		}
+		lima.Chown(project)
+		if err := lima.Validate(config); err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+		}
+	}
+}
+
+// TestScaffoldJustfile runs the vm-dev justfile's recipes with a vmhook that
+// records its arguments.
+func TestScaffoldJustfile(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("just"); err != nil {
+		t.Skip("just not installed: npm install -g rust-just")
+	}
+	project := filepath.Join(t.TempDir(), "myapp")
+	if code, _, stderr := runVmhook(t, newTestEnv(t), "new", project); code != 0 {
+		t.Fatalf("vmhook new: exit %d\n%s", code, stderr)
+	}
+	bin := t.TempDir()
+	fake := "#!/bin/sh\nprintf '[%s]' \"$@\" >>\"$VMHOOK_CALLS\"\necho >>\"$VMHOOK_CALLS\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "vmhook"), []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// just can be slow to start (here a Node.js wrapper), so the calls run
+	// in parallel, each with its own log.
+	just := func(t *testing.T, log string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("just", args...)
+		cmd.Dir = project
+		cmd.Env = []string{"PATH=" + bin + ":" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "VMHOOK_CALLS=" + log, "NO_COLOR=1"}
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("just %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return stdout.String()
+	}
+	recipes := []string{"vm-shell", "vm-start", "vm-stop", "vm-status", "vm-destroy", "vm-rebuild"}
+	for _, args := range [][]string{{"--list"}, {}} {
+		t.Run("just "+strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			out := just(t, filepath.Join(t.TempDir(), "calls"), args...)
+			for _, r := range recipes {
+				if !regexp.MustCompile(`(?m)^\s+` + r + `\b.*# \S`).MatchString(out) {
+					t.Errorf("recipe list has no documented %s:\n%s", r, out)
+				}
+			}
+		})
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"vm-shell"}, "[shell]"},
+		{[]string{"vm-shell", "make", "a b"}, "[shell][--][make][a b]"},
+		{[]string{"vm-start"}, "[start]"},
+		{[]string{"vm-stop"}, "[stop]"},
+		{[]string{"vm-status", "--json"}, "[status][--json]"},
+		{[]string{"vm-destroy", "--yes"}, "[destroy][--yes]"},
+		{[]string{"vm-destroy"}, "[destroy]"},
+		{[]string{"vm-rebuild"}, "[up][--apply]"},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			t.Parallel()
+			log := filepath.Join(t.TempDir(), "calls")
+			just(t, log, c.args...)
+			data, err := os.ReadFile(log)
+			if err != nil {
+				t.Fatalf("vmhook was not called: %v", err)
+			}
+			if got := strings.TrimRight(string(data), "\n"); got != c.want {
+				t.Errorf("vmhook was called with %s, want %s", got, c.want)
+			}
+		})
+	}
+}
