@@ -314,7 +314,12 @@ func (m *Manager) Destroy(ctx context.Context, p *Project) error {
 // as well as in the guest's environment, so nesting is refused even if the
 // guest's /etc/environment was changed.
 func ShellArgs(p *Project, cmd []string) []string {
-	args := []string{"shell", "--workdir", p.Dir, p.Name, "env", "SYSINIT_IN_VM=1", "VMHOOK_VM=" + p.Name}
+	args := []string{"shell", "--workdir", p.Dir, p.Name}
+	if p.Named {
+		// A named VM mounts no project: Lima starts in the guest's home.
+		args = []string{"shell", p.Name}
+	}
+	args = append(args, "env", "SYSINIT_IN_VM=1", "VMHOOK_VM="+p.Name)
 	switch {
 	case len(cmd) > 0:
 		return append(args, cmd...)

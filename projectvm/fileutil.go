@@ -45,3 +45,12 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 
 // failRename simulates an interruption just before the rename, in tests.
 var failRename func() error
+
+// WriteFileAtomicPublic writes a file people may read (0644) atomically,
+// creating its directory.
+func WriteFileAtomicPublic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %q: %w", filepath.Dir(path), err)
+	}
+	return writeFileAtomic(path, data, 0o644)
+}
