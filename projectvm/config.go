@@ -72,7 +72,11 @@ type configData struct {
 	Provision          []Provision
 	Session            string
 	ExtraLima          map[string]any
-	ProjectDisplayName string
+	// MountProject is false for named VMs, which mount no host directory
+	// unless their definition lists one.
+	MountProject bool
+	// Source names the settings file in the header comment.
+	Source string
 }
 
 // GuestSocketPath is where a socket named in settings lives in the guest.
@@ -220,6 +224,11 @@ func (p *Project) configData(mapping map[int]int) configData {
 			"PROJECT_NAME":  filepath.Base(p.Dir),
 			"VMHOOK_VM":     p.Name,
 		},
+		MountProject: !p.Named,
+		Source:       filepath.Base(p.SettingsPath),
+	}
+	if p.Named {
+		d.Env["PROJECT_NAME"] = p.Name
 	}
 	if p.Host.OS == "darwin" {
 		d.VMType, d.MountType = "vz", "virtiofs"

@@ -123,6 +123,7 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 		Env:         e.Environ,
 		Flags:       flags,
 		ProjectDir:  abs,
+		Home:        e.Home,
 	})
 	if err != nil {
 		return nil, err
@@ -156,7 +157,7 @@ func OpenNamed(e Env, name string, flags Flags) (*Project, error) {
 		Host:         e.Host,
 	}
 	var err error
-	p.Settings, err = LoadSettings(Sources{UserConfig: e.UserConfig(), ProjectFile: def, Named: true, Env: e.Environ, Flags: flags, ProjectDir: filepath.Dir(def)})
+	p.Settings, err = LoadSettings(Sources{UserConfig: e.UserConfig(), ProjectFile: def, Named: true, Env: e.Environ, Flags: flags, ProjectDir: filepath.Dir(def), Home: e.Home})
 	if err != nil {
 		return nil, err
 	}

@@ -136,6 +136,7 @@ type parsedLayer struct {
 	layer
 	source string
 	lines  map[string]int
+	home   string
 }
 
 // parseLayer decodes one YAML settings source strictly.
@@ -334,6 +335,8 @@ type Sources struct {
 	Flags Flags
 	// ProjectDir anchors relative paths in the project file.
 	ProjectDir string
+	// Home expands ~ in paths.
+	Home string
 }
 
 // Flags are the settings that can be given on the command line.
@@ -373,10 +376,11 @@ func LoadSettings(src Sources) (Settings, error) {
 		if err != nil {
 			return Settings{}, err
 		}
+		pl.home = src.Home
 		if f.kind == kindUser {
 			if pl.AllowMounts != nil {
 				for _, m := range *pl.AllowMounts {
-					s.AllowMounts = append(s.AllowMounts, expandHome(m))
+					s.AllowMounts = append(s.AllowMounts, expandHome(src.Home, m))
 				}
 			}
 			if err := pl.resolvePaths(""); err != nil {
@@ -387,12 +391,12 @@ func LoadSettings(src Sources) (Settings, error) {
 		}
 		layers = append(layers, pl)
 	}
-	envLayer, err := envLayer(src.Env)
+	envLayer, err := envLayer(src.Env, src.Home)
 	if err != nil {
 		return Settings{}, err
 	}
 	layers = append(layers, envLayer...)
-	flagLayer, err := flagsLayer(src.Flags)
+	flagLayer, err := flagsLayer(src.Flags, src.Home)
 	if err != nil {
 		return Settings{}, err
 	}
@@ -459,7 +463,7 @@ func (s *Settings) apply(pl *parsedLayer) error {
 			if m.Location == "" {
 				return bad(fmt.Sprintf("mounts[%d]", i), "location must not be empty")
 			}
-			if isSSHDir(m.Location) {
+			if isSSHDir(pl.home, m.Location) {
 				return bad(fmt.Sprintf("mounts[%d]", i), "%q would expose your ssh keys; use forwardAgent: true instead", m.Location)
 			}
 		}
@@ -538,9 +542,8 @@ func (s *Settings) apply(pl *parsedLayer) error {
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-func isSSHDir(p string) bool {
-	home, _ := os.UserHomeDir()
-	p = filepath.Clean(expandHome(p))
+func isSSHDir(home, p string) bool {
+	p = filepath.Clean(expandHome(home, p))
 	ssh := filepath.Join(home, ".ssh")
 	return home != "" && (p == ssh || strings.HasPrefix(p, ssh+string(filepath.Separator)) || p == home)
 }
@@ -551,7 +554,7 @@ func (pl *parsedLayer) resolvePaths(dir string) error {
 	if pl.Mounts != nil {
 		ms := *pl.Mounts
 		for i := range ms {
-			loc := expandHome(ms[i].Location)
+			loc := expandHome(pl.home, ms[i].Location)
 			if !filepath.IsAbs(loc) {
 				if dir == "" {
 					return &SettingsError{Source: pl.source, Line: pl.lines["mounts"], Field: "mounts", Msg: fmt.Sprintf("mounts[%d]: %q must be an absolute path", i, ms[i].Location)}
@@ -564,14 +567,14 @@ func (pl *parsedLayer) resolvePaths(dir string) error {
 	if pl.Sockets != nil {
 		ss := *pl.Sockets
 		for i := range ss {
-			ss[i].Host = expandHome(ss[i].Host)
+			ss[i].Host = expandHome(pl.home, ss[i].Host)
 			if !filepath.IsAbs(ss[i].Host) && dir != "" {
 				ss[i].Host = filepath.Join(dir, ss[i].Host)
 			}
 		}
 	}
 	if pl.Image != nil && dir != "" {
-		loc := expandHome(pl.Image.Location)
+		loc := expandHome(pl.home, pl.Image.Location)
 		if !strings.Contains(loc, "://") && !filepath.IsAbs(loc) {
 			pl.Image.Location = filepath.Join(dir, loc)
 		} else {
@@ -607,17 +610,15 @@ func within(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator))
 }
 
-func expandHome(p string) string {
-	if p == "~" || strings.HasPrefix(p, "~/") {
-		if home, err := os.UserHomeDir(); err == nil {
-			return filepath.Join(home, p[1:])
-		}
+func expandHome(home, p string) string {
+	if home != "" && (p == "~" || strings.HasPrefix(p, "~/")) {
+		return filepath.Join(home, p[1:])
 	}
 	return p
 }
 
 // envLayer reads VM_CPUS, VM_MEMORY, VM_DISK, VM_PORTS and VM_IMAGE.
-func envLayer(env []string) ([]*parsedLayer, error) {
+func envLayer(env []string, home string) ([]*parsedLayer, error) {
 	get := func(k string) (string, bool) {
 		for i := len(env) - 1; i >= 0; i-- {
 			if v, ok := strings.CutPrefix(env[i], k+"="); ok {
@@ -632,7 +633,7 @@ func envLayer(env []string) ([]*parsedLayer, error) {
 		if !ok || v == "" {
 			return nil
 		}
-		pl := &parsedLayer{source: "environment " + key, lines: map[string]int{}}
+		pl := &parsedLayer{source: "environment " + key, lines: map[string]int{}, home: home}
 		if err := set(&pl.layer, v); err != nil {
 			return &SettingsError{Source: pl.source, Msg: err.Error()}
 		}
@@ -644,7 +645,7 @@ func envLayer(env []string) ([]*parsedLayer, error) {
 		add("VM_MEMORY", "memory", func(l *layer, v string) error { l.Memory = &v; return nil }),
 		add("VM_DISK", "disk", func(l *layer, v string) error { l.Disk = &v; return nil }),
 		add("VM_PORTS", "ports", func(l *layer, v string) error { return setPorts(l, strings.Split(v, ",")) }),
-		add("VM_IMAGE", "image", func(l *layer, v string) error { l.Image = &Image{Location: expandHome(v)}; return nil }),
+		add("VM_IMAGE", "image", func(l *layer, v string) error { l.Image = &Image{Location: expandHome(home, v)}; return nil }),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, errs[slices.IndexFunc(errs, func(e error) bool { return e != nil })]
@@ -681,13 +682,13 @@ func setPorts(l *layer, vals []string) error {
 }
 
 // flagsLayer turns command-line flags into the highest layer.
-func flagsLayer(f Flags) ([]*parsedLayer, error) {
+func flagsLayer(f Flags, home string) ([]*parsedLayer, error) {
 	if f.Empty() {
 		return nil, nil
 	}
 	var out []*parsedLayer
 	add := func(name string, set func(l *layer) error) error {
-		pl := &parsedLayer{source: "flag --" + name, lines: map[string]int{}}
+		pl := &parsedLayer{source: "flag --" + name, lines: map[string]int{}, home: home}
 		if err := set(&pl.layer); err != nil {
 			return &SettingsError{Source: pl.source, Msg: err.Error()}
 		}
@@ -705,7 +706,7 @@ func flagsLayer(f Flags) ([]*parsedLayer, error) {
 		err = add("disk", func(l *layer) error { l.Disk = &f.Disk; return nil })
 	}
 	if f.Image != "" && err == nil {
-		err = add("image", func(l *layer) error { l.Image = &Image{Location: expandHome(f.Image)}; return nil })
+		err = add("image", func(l *layer) error { l.Image = &Image{Location: expandHome(home, f.Image)}; return nil })
 	}
 	if len(f.Ports) > 0 && err == nil {
 		err = add("port", func(l *layer) error { return setPorts(l, f.Ports) })
