@@ -33,12 +33,18 @@ mke2fs_version=$(mkfs.ext4 -V 2>&1 | awk 'NR == 1 { print $2 }')
 limactl=${LIMACTL:-$(command -v limactl)}
 [[ -n $limactl && -x $limactl ]] || fail "limactl not found; install Lima v1.0.x or set LIMACTL"
 version=$("$limactl" --version 2>/dev/null) || fail "$limactl --version failed"
-dir=$(dirname "$(readlink -f "$limactl")")
+# limactl looks for the guest agent beside its own executable or in ../share/lima. LIMACTL may be a wrapper
+# script, so the limactl found on PATH counts too.
 ga_found=
-for a in "$dir/lima-guestagent.Linux-x86_64" "$dir/../share/lima/lima-guestagent.Linux-x86_64"; do
-	[[ -f $a || -f $a.gz ]] && ga_found=1
+for exe in "$limactl" "$(command -v limactl)"; do
+	[[ -n $exe ]] || continue
+	dir=$(dirname "$(readlink -f "$exe")")
+	for a in "$dir/lima-guestagent.Linux-x86_64" "$dir/../share/lima/lima-guestagent.Linux-x86_64"; do
+		[[ -f $a || -f $a.gz ]] && ga_found=1
+	done
 done
-[[ -n $ga_found ]] || fail "lima-guestagent.Linux-x86_64 not found beside $limactl or in $dir/../share/lima ($version)"
+[[ -n $ga_found ]] ||
+	fail "lima-guestagent.Linux-x86_64 not found beside $limactl or in its ../share/lima ($version)"
 
 avail_kib=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
 ((avail_kib >= 1536 * 1024)) || fail "only $((avail_kib / 1024)) MiB of memory available; the guest needs about 1.5 GiB"
