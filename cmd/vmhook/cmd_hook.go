@@ -1,0 +1,375 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/vmhook/vmhook/hook"
+	"github.com/vmhook/vmhook/projectvm"
+	"github.com/vmhook/vmhook/stdlib"
+)
+
+var _ = register(hookCommands)
+
+func hookCommands(r *rt) []*cli.Command {
+	shells := strings.Join(hook.Shells, "|")
+	return []*cli.Command{
+		{
+			Name:      "init",
+			Usage:     "print the shell hook that enters the project's VM at the prompt",
+			ArgsUsage: shells,
+			Description: "Load it after direnv's hook:\n" +
+				"  ~/.bashrc:                   eval \"$(vmhook init bash)\"\n" +
+				"  ~/.zshrc:                    eval \"$(vmhook init zsh)\"\n" +
+				"  ~/.config/fish/config.fish:  vmhook init fish | source\n" +
+				"It also defines vm-shell, vm-start, vm-stop, vm-status and vm-destroy.\n" +
+				"Set SYSINIT_NO_AUTO_VM=1 to keep it from entering VMs by itself.",
+			Action: func(c *cli.Context) error {
+				shell, err := shellArg(c, hook.Shells)
+				if err != nil {
+					return err
+				}
+				out, err := hook.Render(shell, r.selfPath())
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprint(r.stdout, out)
+				return err
+			},
+		},
+		{
+			Name:  "stdlib",
+			Usage: "print the direnv extension that defines `use vm`",
+			Description: "Install it where direnv loads extensions from:\n" +
+				"  mkdir -p ~/.config/direnv/lib\n" +
+				"  vmhook stdlib > ~/.config/direnv/lib/vmhook.sh",
+			Action: func(c *cli.Context) error {
+				if c.Args().Len() > 0 {
+					return usagef("vmhook stdlib takes no arguments")
+				}
+				_, err := fmt.Fprint(r.stdout, stdlib.Render(r.selfPath()))
+				return err
+			},
+		},
+		{
+			Name:      "completion",
+			Usage:     "print the shell completion script",
+			ArgsUsage: shells,
+			Description: "  ~/.bashrc:  eval \"$(vmhook completion bash)\"\n" +
+				"  ~/.zshrc:   eval \"$(vmhook completion zsh)\"   (after compinit)\n" +
+				"  fish:       vmhook completion fish > ~/.config/fish/completions/vmhook.fish",
+			Action: func(c *cli.Context) error {
+				shell, err := shellArg(c, hook.Shells)
+				if err != nil {
+					return err
+				}
+				var out string
+				if shell == "fish" {
+					// Generated from the command definitions, so it never
+					// lags behind them.
+					out, err = c.App.ToFishCompletion()
+				} else {
+					out, err = hook.Completion(shell, r.selfPath())
+				}
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprint(r.stdout, out)
+				return err
+			},
+		},
+		{
+			Name:  "doctor",
+			Usage: "check that Lima, direnv and the shell integration are set up",
+			Description: "Prints one line per check, with what to do about each one that fails,\n" +
+				"and exits 1 when any fails. Run it from the shell you use.",
+			Action: func(c *cli.Context) error {
+				if c.Args().Len() > 0 {
+					return usagef("vmhook doctor takes no arguments")
+				}
+				return r.doctor(c.Context)
+			},
+		},
+	}
+}
+
+// shellArg returns the single shell argument, one of valid.
+func shellArg(c *cli.Context, valid []string) (string, error) {
+	list := strings.Join(valid, ", ")
+	if c.Args().Len() != 1 {
+		return "", usagef("name one shell: vmhook %s %s", c.Command.Name, strings.Join(valid, "|"))
+	}
+	shell := c.Args().First()
+	for _, s := range valid {
+		if shell == s {
+			return shell, nil
+		}
+	}
+	return "", usagef("unknown shell %q; vmhook %s supports %s", shell, c.Command.Name, list)
+}
+
+// selfPath is the vmhook the hook and the direnv extension call. The name
+// vmhook was run by wins when it leads to this very binary: a package
+// manager's link (~/.nix-profile/bin/vmhook, /opt/homebrew/bin/vmhook)
+// survives upgrades, while the running binary's own path may be a versioned
+// location that an upgrade removes.
+func (r *rt) selfPath() string {
+	exe, err := os.Executable()
+	if err != nil {
+		// The hook then runs whatever vmhook is on PATH.
+		return "vmhook"
+	}
+	if len(r.args) > 0 {
+		arg0 := r.args[0]
+		if !strings.Contains(arg0, "/") {
+			arg0, _ = lookPathIn(arg0, r.getenv("PATH"))
+		}
+		if arg0 != "" {
+			if abs, err := filepath.Abs(arg0); err == nil && sameFile(abs, exe) {
+				return abs
+			}
+		}
+	}
+	return exe
+}
+
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
+}
+
+// lookPathIn finds an executable name in the directories of pathEnv, which is
+// the PATH of the environment vmhook was given rather than of the process.
+func lookPathIn(name, pathEnv string) (string, bool) {
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, true
+		}
+	}
+	return "", false
+}
+
+// doctorCheck is one line of vmhook doctor.
+type doctorCheck struct {
+	name string
+	ok   bool
+	// warn marks a check that passed with a remark worth acting on.
+	warn bool
+	msg  string
+}
+
+func checkOK(name, format string, args ...any) doctorCheck {
+	return doctorCheck{name: name, ok: true, msg: fmt.Sprintf(format, args...)}
+}
+
+func checkFailed(name, format string, args ...any) doctorCheck {
+	return doctorCheck{name: name, msg: fmt.Sprintf(format, args...)}
+}
+
+func (r *rt) doctor(ctx context.Context) error {
+	env, err := r.env()
+	if err != nil {
+		return err
+	}
+	checks := []doctorCheck{
+		r.checkLimactl(ctx),
+		checkUser(),
+		r.checkLimaHome(env),
+		r.checkHook(),
+		r.checkStdlib(env),
+		r.checkDirenv(ctx),
+		checkLockDir(env),
+	}
+	w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+	failed := 0
+	for _, c := range checks {
+		mark := "ok"
+		switch {
+		case !c.ok:
+			mark = "FAIL"
+			failed++
+		case c.warn:
+			mark = "warn"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\n", mark, c.name, c.msg)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return &exitError{code: exitFailure, msg: fmt.Sprintf("%d of %d checks failed", failed, len(checks))}
+	}
+	return nil
+}
+
+// commandOutput runs a short query such as --version, bounded in time.
+func (r *rt) commandOutput(ctx context.Context, path string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = r.environ
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			err = fmt.Errorf("%w: %s", err, lastLineOf(msg))
+		}
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+func lastLineOf(s string) string {
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+func (r *rt) checkLimactl(ctx context.Context) doctorCheck {
+	lima, err := r.limactl()
+	if err != nil {
+		return checkFailed("limactl", "%v", err)
+	}
+	version, err := r.commandOutput(ctx, lima.Path, "--version")
+	if err != nil {
+		return checkFailed("limactl", "%s --version failed: %v; reinstall Lima or set LIMACTL to a working limactl", lima.Path, err)
+	}
+	return checkOK("limactl", "%s (%s)", lima.Path, version)
+}
+
+func checkUser() doctorCheck {
+	if os.Geteuid() == 0 {
+		return checkFailed("user", "running as root, which Lima refuses; run vmhook as your own user")
+	}
+	return checkOK("user", "not root")
+}
+
+func (r *rt) checkLimaHome(env projectvm.Env) doctorCheck {
+	where := "LIMA_HOME " + env.LimaHome
+	if r.getenv("LIMA_HOME") == "" {
+		where = "LIMA_HOME unset, using " + env.LimaHome
+	}
+	// The VM of the project loaded in this shell, else the shortest name
+	// vmhook can fall back to (a hash with the -dev suffix).
+	name := r.getenv("VMHOOK_VM")
+	if name == "" {
+		name = "vm-00000000-dev"
+	}
+	if err := projectvm.CheckSocketBudget(env.LimaHome, name); err != nil {
+		return checkFailed("lima home", "%s: %v", where, err)
+	}
+	return checkOK("lima home", "%s (socket paths for %s fit)", where, name)
+}
+
+// checkHook reads the marker the hook exports, "SHELL PID". The PID tells the
+// shell that loaded the hook from a child shell that merely inherited it.
+func (r *rt) checkHook() doctorCheck {
+	marker := r.getenv("VMHOOK_HOOK")
+	shell := filepath.Base(r.getenv("SHELL"))
+	fix := "add `eval \"$(vmhook init SHELL)\"` to your shell's rc file, after direnv's hook"
+	switch shell {
+	case "bash":
+		fix = "add `eval \"$(vmhook init bash)\"` to ~/.bashrc, after direnv's hook"
+	case "zsh":
+		fix = "add `eval \"$(vmhook init zsh)\"` to ~/.zshrc, after direnv's hook"
+	case "fish":
+		fix = "add `vmhook init fish | source` to ~/.config/fish/config.fish, after direnv's hook"
+	}
+	if marker == "" {
+		return checkFailed("hook", "not loaded in this shell; %s", fix)
+	}
+	name, pidText, _ := strings.Cut(marker, " ")
+	pid, err := strconv.Atoi(pidText)
+	if err != nil {
+		return checkFailed("hook", "VMHOOK_HOOK=%q is not what the hook sets; unset it and %s", marker, fix)
+	}
+	if pid != os.Getppid() {
+		return checkFailed("hook", "loaded in another %s (pid %d), not in the shell running doctor (pid %d); %s", name, pid, os.Getppid(), fix)
+	}
+	return checkOK("hook", "%s hook loaded in this shell (pid %d)", name, pid)
+}
+
+// direnvConfigDir is where direnv looks for lib/*.sh and direnvrc.
+func (r *rt) direnvConfigDir(env projectvm.Env) string {
+	if d := r.getenv("DIRENV_CONFIG"); d != "" {
+		return d
+	}
+	return filepath.Join(env.ConfigHome, "direnv")
+}
+
+func (r *rt) checkStdlib(env projectvm.Env) doctorCheck {
+	dir := filepath.Join(r.direnvConfigDir(env), "lib")
+	fix := fmt.Sprintf("run: mkdir -p %s && vmhook stdlib > %s", shellQuote(dir), shellQuote(filepath.Join(dir, "vmhook.sh")))
+	libs, _ := filepath.Glob(filepath.Join(dir, "*.sh"))
+	current := stdlib.Render(r.selfPath())
+	for _, lib := range libs {
+		b, err := os.ReadFile(lib)
+		if err != nil || !bytes.Contains(b, []byte("use_vm()")) {
+			continue
+		}
+		if string(b) != current {
+			c := checkOK("stdlib", "%s is from another vmhook; refresh it: vmhook stdlib > %s", lib, shellQuote(lib))
+			c.warn = true
+			return c
+		}
+		return checkOK("stdlib", "%s", lib)
+	}
+	return checkFailed("stdlib", "use vm is not installed for direnv (no use_vm in %s/*.sh); %s", dir, fix)
+}
+
+func (r *rt) checkDirenv(ctx context.Context) doctorCheck {
+	p, ok := lookPathIn("direnv", r.getenv("PATH"))
+	if !ok {
+		return checkFailed("direnv", "direnv not found on PATH; install it with your package manager")
+	}
+	version, err := r.commandOutput(ctx, p, "version")
+	if err != nil {
+		return checkFailed("direnv", "%s version failed: %v; reinstall direnv", p, err)
+	}
+	return checkOK("direnv", "%s (%s)", p, version)
+}
+
+func checkLockDir(env projectvm.Env) doctorCheck {
+	dir := env.LockDir()
+	fix := "fix its permissions, or set XDG_STATE_HOME to a writable directory"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return checkFailed("locks", "cannot create %s: %v; %s", dir, unwrapPath(err), fix)
+	}
+	f, err := os.CreateTemp(dir, ".doctor-*")
+	if err != nil {
+		return checkFailed("locks", "cannot write in %s: %v; %s", dir, unwrapPath(err), fix)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return checkOK("locks", "%s is writable", dir)
+}
+
+// unwrapPath drops the path from a *PathError, which the message names already.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
