@@ -5,16 +5,24 @@
 # vmhook lists the commands or flags that may follow the words typed so far.
 
 _vmhook_complete() {
-  local cur=${COMP_WORDS[COMP_CWORD]}
+  local cur=${COMP_WORDS[COMP_CWORD]} word
   local -a args=("${COMP_WORDS[@]:1:COMP_CWORD-1}")
-  # A dash asks for the flags of the current command.
+  # Past "--" come operands, so file names; and vmhook would run the command
+  # for real, since "--" turns its completion flag into an operand.
+  for word in "${args[@]}"; do
+    if [[ $word == -- ]]; then
+      return 0
+    fi
+  done
+  # A dash asks for the flags of the current command; compgen keeps those
+  # starting with what is typed.
   if [[ $cur == -* ]]; then
-    args+=("$cur")
+    args+=(-)
   fi
   local -a words
   # The vmhook path is literal, whatever characters it holds.
   # shellcheck disable=SC2016
-  mapfile -t words < <('@VMHOOK_BIN@' "${args[@]}" --generate-bash-completion 2>/dev/null)
+  mapfile -t words < <('@VMHOOK_BIN@' "${args[@]}" --generate-bash-completion </dev/null 2>/dev/null)
   mapfile -t COMPREPLY < <(compgen -W "${words[*]}" -- "$cur")
 }
 

@@ -9,9 +9,16 @@ _vmhook() {
   emulate -L zsh
   local cur=${words[CURRENT]}
   local -a args=(${words[2,CURRENT-1]})
-  # A dash asks for the flags of the current command.
-  [[ $cur == -* ]] && args+=($cur)
-  local -a opts=(${(f)"$('@VMHOOK_BIN@' $args --generate-bash-completion 2>/dev/null)"})
+  # Past "--" come operands, so file names; and vmhook would run the command
+  # for real, since "--" turns its completion flag into an operand.
+  if (( ${args[(I)--]} )); then
+    _files
+    return
+  fi
+  # A dash asks for the flags of the current command; compadd keeps those
+  # starting with what is typed.
+  [[ $cur == -* ]] && args+=(-)
+  local -a opts=(${(f)"$('@VMHOOK_BIN@' $args --generate-bash-completion </dev/null 2>/dev/null)"})
   if (( $#opts )); then
     compadd -- $opts
   else
