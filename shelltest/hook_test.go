@@ -52,7 +52,7 @@ func TestEnterLeaveReenter(t *testing.T) {
 		// test that vm-status and vm-stop act on the project
 		tm.typeLine("vm-status")
 		waitFor(t, "vm-status output", func() bool {
-			return tm.countLines(regexp.MustCompile(`^status:\s+Running$`).MatchString) == 1
+			return tm.countLines(regexp.MustCompile(`status:\s+Running`).MatchString) == 1
 		}, tm.report)
 		tm.typeLine("vm-stop")
 		tm.waitCalls("stop", 1)
@@ -62,7 +62,7 @@ func TestEnterLeaveReenter(t *testing.T) {
 		// test that doctor, run from this shell, sees the hook
 		tm.typeLine(`"$VMHOOK_TEST_BIN" doctor`)
 		waitFor(t, "doctor's hook line", func() bool {
-			return tm.countLines(regexp.MustCompile(`^ok\s+hook\s+`+sh.name+` hook loaded in this shell`).MatchString) == 1
+			return tm.countLines(regexp.MustCompile(`ok\s+hook\s+`+sh.name+` hook loaded in this shell`).MatchString) == 1
 		}, tm.report)
 	})
 }
@@ -156,7 +156,7 @@ func TestNoAutoEntry(t *testing.T) {
 		tm.typeLine("cd " + w.project)
 		tm.waitLine(hint)
 		tm.prompts(3)
-		if n := tm.countLines(func(l string) bool { return l == hint }); n != 1 {
+		if n := tm.countLines(func(l string) bool { return strings.Contains(l, hint) }); n != 1 {
 			t.Errorf("hint printed %d times, want once\n%s", n, tm.report())
 		}
 		w.noVMCalls()
@@ -164,7 +164,7 @@ func TestNoAutoEntry(t *testing.T) {
 		tm.typeLine("cd ..")
 		tm.typeLine("cd " + w.project)
 		tm.sync()
-		if n := tm.countLines(func(l string) bool { return l == hint }); n != 2 {
+		if n := tm.countLines(func(l string) bool { return strings.Contains(l, hint) }); n != 2 {
 			t.Errorf("hint printed %d times after re-entering, want twice\n%s", n, tm.report())
 		}
 		// test that vm-shell enters by hand
