@@ -133,6 +133,7 @@ func newHarness(t *testing.T) *harness {
 		`eval "$(direnv hook zsh)"` + "\n" + `eval "$(vmhook init zsh)"` + "\n"
 	os.WriteFile(filepath.Join(h.home, ".zshrc"), []byte(zshrc), 0o644)
 	os.WriteFile(filepath.Join(h.home, ".zshenv"), nil, 0o644)
+	h.chownAll()
 	stdlib := h.run("vmhook", "stdlib")
 	os.WriteFile(filepath.Join(h.home, ".config", "direnv", "lib", "vmhook.sh"), []byte(stdlib), 0o644)
 	h.chownAll()
@@ -220,7 +221,7 @@ func (h *harness) pane(name string) string {
 		h.tmux("-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-n", name, "-x", "220", "-y", "50", "-c", h.projects, "zsh", "-i")
 	}
 	target := "e2e:" + name
-	h.waitPane(target, `host% $`, 30*time.Second)
+	h.waitPane(target, `host%\s*$`, 30*time.Second)
 	return target
 }
 
@@ -276,8 +277,10 @@ func (h *harness) marker(target, cmd string, timeout time.Duration) string {
 	h.t.Helper()
 	id := strconv.FormatInt(time.Now().UnixNano(), 36)
 	h.send(target, fmt.Sprintf(`echo "M%s[$(%s)]"`, id, cmd))
-	c := h.waitPane(target, `^M`+id+`\[.*\]$`, timeout)
-	m := regexp.MustCompile(`(?m)^M` + id + `\[(.*)\]$`).FindStringSubmatch(c)
+	// The output may span lines; the echoed command line itself has "$(",
+	// so it never matches.
+	c := h.waitPane(target, `^M`+id+`\[(?s:.*?)\]$`, timeout)
+	m := regexp.MustCompile(`(?ms)^M` + id + `\[(.*?)\]$`).FindStringSubmatch(c)
 	return m[1]
 }
 
@@ -432,7 +435,7 @@ func TestE2E(t *testing.T) {
 	shells := h.calls("shell ")
 	h.clear(main)
 	h.send(main, "exit")
-	h.waitPane(main, `host% $`, 30*time.Second)
+	h.waitPane(main, `host%\s*$`, 30*time.Second)
 	for i := 0; i < 3; i++ {
 		h.send(main, "")
 	}
@@ -455,9 +458,9 @@ func TestE2E(t *testing.T) {
 
 	// Bare limactl shell, driven the same way, for comparison.
 	h.send(main, "exit")
-	h.waitPane(main, `host% $`, 30*time.Second)
+	h.waitPane(main, `host%\s*$`, 30*time.Second)
 	h.send(main, "cd ..")
-	h.waitPane(main, `host% $`, 30*time.Second)
+	h.waitPane(main, `host%\s*$`, 30*time.Second)
 	h.clear(main)
 	start = time.Now()
 	h.send(main, "limactl shell "+name)
@@ -466,7 +469,7 @@ func TestE2E(t *testing.T) {
 	h.record("bare: limactl shell NAME → prompt", bare)
 	h.record(fmt.Sprintf("ratio warm vmhook entry / bare limactl shell = %.2f", warm.Seconds()/bare.Seconds()), 0)
 	h.send(main, "exit")
-	h.waitPane(main, `host% $`, 30*time.Second)
+	h.waitPane(main, `host%\s*$`, 30*time.Second)
 	for i := 0; i < 5; i++ {
 		start = time.Now()
 		h.run("limactl", "shell", name, "--", "true")
@@ -491,7 +494,7 @@ func TestE2E(t *testing.T) {
 
 	// 5. vm-stop → cd back → started and entered again; guest data survived.
 	h.send(main, "echo kept > ~/persist.txt; exit")
-	h.waitPane(main, `host% $`, 30*time.Second)
+	h.waitPane(main, `host%\s*$`, 30*time.Second)
 	start = time.Now()
 	h.send(main, "vm-stop")
 	h.waitState(dir, "Stopped", 2*time.Minute)
@@ -511,7 +514,7 @@ func TestE2E(t *testing.T) {
 
 	// 6. vmhook destroy --yes → cd back → recreated from config.
 	h.send(main, "exit")
-	h.waitPane(main, `host% $`, 30*time.Second)
+	h.waitPane(main, `host%\s*$`, 30*time.Second)
 	h.run("vmhook", "destroy", "--yes", "--project", dir)
 	if state, _ := h.status(dir); state != "Absent" {
 		t.Fatalf("after destroy: %s", state)
@@ -529,7 +532,7 @@ func TestE2E(t *testing.T) {
 		t.Fatalf("a recreated VM still has old guest data: %q", got)
 	}
 	h.send(main, "exit")
-	h.waitPane(main, `host% $`, 30*time.Second)
+	h.waitPane(main, `host%\s*$`, 30*time.Second)
 	h.run("vmhook", "stop", "--project", dir)
 
 	// 7. Two projects opened at once from two panes: two VMs, both running,

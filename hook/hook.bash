@@ -53,6 +53,29 @@ _vmhook_enter() {
   eval "$int_trap"
 }
 
+# _vmhook_chpwd forgets the project as soon as the shell leaves its
+# directory, so that leaving and coming back on one command line
+# (`cd ..; cd app`), which direnv's variables do not show, enters again.
+_vmhook_chpwd() {
+  if [[ -n ${_vmhook_last-} && ( -z ${VMHOOK_PROJECT-} || $PWD/ != "$VMHOOK_PROJECT"/* ) ]]; then
+    _vmhook_last=
+  fi
+  return 0
+}
+
+# bash has no hook for a change of directory: these wrappers are one, unless
+# the user has their own cd (then coming back is noticed only at a prompt
+# outside the project). They return cd's own status.
+if ! declare -F cd >/dev/null; then
+  cd() { builtin cd "$@" && _vmhook_chpwd; }
+fi
+if ! declare -F pushd >/dev/null; then
+  pushd() { builtin pushd "$@" && _vmhook_chpwd; }
+fi
+if ! declare -F popd >/dev/null; then
+  popd() { builtin popd "$@" && _vmhook_chpwd; }
+fi
+
 # _vmhook_hook runs at every prompt, after direnv's hook. The last project is
 # remembered before entering, so a failed entry, or leaving the VM, never
 # retries on the next prompt; leaving the project forgets it, so coming back

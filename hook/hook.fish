@@ -64,6 +64,19 @@ function __vmhook_check
     end
 end
 
+# __vmhook_pwd forgets the project as soon as the shell leaves its directory,
+# so that leaving and coming back on one command line (`cd ..; cd app`),
+# which direnv's variables do not show, enters again.
+function __vmhook_pwd --on-variable PWD
+    if set -q __vmhook_last; and begin
+            test -z "$VMHOOK_PROJECT"
+            # A literal prefix test: the path may hold glob characters.
+            or test (string sub -l (string length -- "$VMHOOK_PROJECT/") -- "$PWD/") != "$VMHOOK_PROJECT/"
+        end
+        set -e __vmhook_last
+    end
+end
+
 # fish runs the handlers of an event in the order they were defined, and keeps
 # $status for the prompt by itself. direnv exports in its own fish_prompt
 # handler, so this one must be defined after it: erasing first moves it to the

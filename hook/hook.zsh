@@ -52,6 +52,17 @@ _vmhook_enter() {
 # the prompt by itself. The last project is remembered before entering, so a
 # failed entry, or leaving the VM, never retries on the next prompt; leaving
 # the project forgets it, so coming back enters again.
+# _vmhook_chpwd forgets the project as soon as the shell leaves its
+# directory, so that leaving and coming back on one command line
+# (`cd ..; cd app`), which direnv's variables do not show, enters again.
+_vmhook_chpwd() {
+  # direnv's zsh hook also runs on chpwd, before this one, and may already
+  # have unloaded the project.
+  if [[ -n ${_vmhook_last-} && ( -z ${VMHOOK_PROJECT-} || $PWD/ != "$VMHOOK_PROJECT"/* ) ]]; then
+    _vmhook_last=
+  fi
+}
+
 _vmhook_hook() {
   if [[ -z ${VMHOOK_VM-} ]]; then
     _vmhook_last=
@@ -72,3 +83,5 @@ export VMHOOK_HOOK="zsh $$"
 # however often this file is evaluated (it is moved, not added again).
 typeset -ag precmd_functions
 precmd_functions=(${precmd_functions:#_vmhook_hook} _vmhook_hook)
+typeset -ag chpwd_functions
+chpwd_functions=(${chpwd_functions:#_vmhook_chpwd} _vmhook_chpwd)

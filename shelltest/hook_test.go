@@ -49,6 +49,15 @@ func TestEnterLeaveReenter(t *testing.T) {
 		tm.waitLine("st2=1:1")
 		tm.expectCalls(map[string]int{"create": 1, "start": 1, "shell": 2})
 
+		// test that leaving and coming back on one command line, where
+		// direnv sees no change between two prompts, enters again; and that
+		// a cd within the project does not
+		tm.typeLine("cd ..; cd " + w.project)
+		tm.waitCalls("shell", 3)
+		tm.typeLine("mkdir -p sub && cd sub && cd ..")
+		tm.prompts(2)
+		tm.expectCalls(map[string]int{"create": 1, "start": 1, "shell": 3})
+
 		// test that vm-status and vm-stop act on the project
 		tm.typeLine("vm-status")
 		waitFor(t, "vm-status output", func() bool {
@@ -57,7 +66,7 @@ func TestEnterLeaveReenter(t *testing.T) {
 		tm.typeLine("vm-stop")
 		tm.waitCalls("stop", 1)
 		tm.sync()
-		tm.expectCalls(map[string]int{"shell": 2})
+		tm.expectCalls(map[string]int{"shell": 3})
 
 		// test that doctor, run from this shell, sees the hook
 		tm.typeLine(`"$VMHOOK_TEST_BIN" doctor`)
