@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +25,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 	defer stop()
 	r := &rt{args: args, stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}
 	r.say = printer{w: stderr, color: isTerminal(stderr) && r.getenv("NO_COLOR") == ""}
+	// urfave/cli runs the action when "--" precedes the completion flag; a
+	// completion request must never start or enter anything.
+	if n := len(args); n > 1 && args[n-1] == "--generate-bash-completion" {
+		if i := slices.Index(args, "--"); i >= 0 && i < n-1 {
+			return exitOK
+		}
+	}
 	err := newApp(r).RunContext(ctx, args)
 	if err != nil {
 		var ee *exitError

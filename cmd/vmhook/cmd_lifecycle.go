@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -26,6 +27,9 @@ func (r *rt) ensureRunning(c *cli.Context, m *projectvm.Manager, p *projectvm.Pr
 		err = m.Ensure(ctx, p)
 	}
 	pr.finish(err == nil, p.Name+" is running")
+	if errors.Is(err, context.Canceled) {
+		return &exitError{code: 130, msg: "interrupted; run the command again (or vm-shell) to carry on"}
+	}
 	return err
 }
 

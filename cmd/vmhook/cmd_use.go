@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/vmhook/vmhook/projectvm"
 )
 
 var _ = register(useCommands)
@@ -47,7 +45,6 @@ func useCommands(r *rt) []*cli.Command {
 			} {
 				fmt.Fprintf(r.stdout, "export %s=%s\n", kv[0], shellQuote(kv[1]))
 			}
-			_ = projectvm.Version
 			return nil
 		},
 	}}
