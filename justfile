@@ -16,11 +16,16 @@ lint:
     test -z "$(gofmt -l $(git ls-files '*.go'))" || { gofmt -l $(git ls-files '*.go'); exit 1; }
     go vet ./...
     shellcheck $(git ls-files '*.sh' '*.bash') .ci/run
+    zsh -n hook/hook.zsh
+    fish --no-execute hook/hook.fish
 
 # Benchmarks: Go benchmarks, then the hyperfine scripts under bench/.
 bench:
     go test -run '^$' -bench . -benchtime 2000x ./...
     bench/shell-decision.sh
+    bench/hook/prompt.sh
+    bench/hook/envrc.sh
+    bench/hook/noproc.sh
 
 # Boot a real VM and walk the user flows (needs the e2e setup; see e2e/).
 e2e:
