@@ -312,14 +312,17 @@ func (m *Manager) Destroy(ctx context.Context, p *Project) error {
 // ShellArgs returns the limactl arguments that open a shell (or run cmd) in
 // the VM at the project directory. SYSINIT_IN_VM is set on the command line
 // as well as in the guest's environment, so nesting is refused even if the
-// guest's /etc/environment was changed.
-func ShellArgs(p *Project, cmd []string) []string {
+// guest's /etc/environment was changed. The variables are leading NAME=VALUE
+// words, which limactl passes as shell assignments (no env process in the
+// guest, where every exec is costly under emulation). guestShell is the
+// guest user's login shell (see GuestShell).
+func ShellArgs(p *Project, cmd []string, guestShell string) []string {
 	args := []string{"shell", "--workdir", p.Dir, p.Name}
 	if p.Named {
 		// A named VM mounts no project: Lima starts in the guest's home.
 		args = []string{"shell", p.Name}
 	}
-	args = append(args, "env", "SYSINIT_IN_VM=1", "VMHOOK_VM="+p.Name)
+	args = append(args, "SYSINIT_IN_VM=1", "VMHOOK_VM="+p.Name)
 	switch {
 	case len(cmd) > 0:
 		return append(args, cmd...)
@@ -328,8 +331,28 @@ func ShellArgs(p *Project, cmd []string) []string {
 	case p.Settings.Session == "zellij":
 		return append(args, "zellij", "attach", "--create", p.Name)
 	}
-	// The guest user's own login shell, whatever it is.
-	return append(args, "sh", "-c", `exec "${SHELL:-/bin/sh}" -l`)
+	return append(args, guestShell, "-l")
+}
+
+// defaultGuestShell is Lima's default for user.shell.
+const defaultGuestShell = "/bin/bash"
+
+// GuestShell is the login shell Lima gave the guest user: user.shell of the
+// instance's config, or Lima's default.
+func GuestShell(instDir string) string {
+	data, err := os.ReadFile(filepath.Join(instDir, "lima.yaml"))
+	if err != nil {
+		return defaultGuestShell
+	}
+	var doc struct {
+		User struct {
+			Shell string `yaml:"shell"`
+		} `yaml:"user"`
+	}
+	if yaml.Unmarshal(data, &doc) != nil || doc.User.Shell == "" {
+		return defaultGuestShell
+	}
+	return doc.User.Shell
 }
 
 // Info is what status and list report about one VM.

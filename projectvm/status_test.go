@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -175,5 +176,21 @@ func TestStateAgreesWithRealLima(t *testing.T) {
 	out, _, _ = lima.Run("list", "--json", "other")
 	if len(ParseList([]byte(out))) != 0 || InstanceState(filepath.Join(lima.LimaHome(), "other")) != Absent {
 		t.Fatalf("absent instance listed: %s", out)
+	}
+}
+
+func TestGuestShell(t *testing.T) {
+	d := t.TempDir()
+	if got := GuestShell(d); got != "/bin/bash" {
+		t.Fatalf("no config: %q", got)
+	}
+	os.WriteFile(filepath.Join(d, "lima.yaml"), []byte("user:\n  shell: /usr/bin/zsh\n"), 0o644)
+	if got := GuestShell(d); got != "/usr/bin/zsh" {
+		t.Fatalf("user.shell: %q", got)
+	}
+	p := &Project{Dir: "/p", Name: "p-dev"}
+	want := []string{"shell", "--workdir", "/p", "p-dev", "SYSINIT_IN_VM=1", "VMHOOK_VM=p-dev", "/usr/bin/zsh", "-l"}
+	if got := ShellArgs(p, nil, GuestShell(d)); !slices.Equal(got, want) {
+		t.Fatalf("ShellArgs = %q", got)
 	}
 }

@@ -69,7 +69,7 @@ func namedCommands(r *rt) []*cli.Command {
 				if err != nil {
 					return err
 				}
-				cmd := exec.CommandContext(c.Context, lima.Path, projectvm.ShellArgs(p, []string{"sh", "-c", p.Settings.Rebuild})...)
+				cmd := exec.CommandContext(c.Context, lima.Path, projectvm.ShellArgs(p, []string{"sh", "-c", p.Settings.Rebuild}, "")...)
 				cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.Env = r.stdin, r.stdout, r.stderr, r.environ
 				if err := cmd.Run(); err != nil {
 					var ee *exec.ExitError

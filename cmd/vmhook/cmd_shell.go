@@ -55,7 +55,7 @@ func shellCommands(r *rt) []*cli.Command {
 			}
 			// Exec replaces vmhook: every lock was released when Ensure
 			// returned, and limactl's exit code becomes ours.
-			return lima.Exec(projectvm.ShellArgs(p, cmd), r.environ)
+			return lima.Exec(projectvm.ShellArgs(p, cmd, projectvm.GuestShell(env.InstanceDir(p.Name))), r.environ)
 		},
 	}}
 }
