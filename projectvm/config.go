@@ -58,20 +58,20 @@ type portData struct{ Guest, Host int }
 type socketData struct{ Guest, Host string }
 
 type configData struct {
-	Name, Dir          string
-	VMType, Arch       string
-	MountType          string
-	CPUs               int
-	Memory, Disk       string
-	Images             []imageData
-	Mounts             []Mount
-	ForwardAgent       bool
-	Env                map[string]string
-	Ports              []portData
-	Sockets            []socketData
-	Provision          []Provision
-	Session            string
-	ExtraLima          map[string]any
+	Name, Dir    string
+	VMType, Arch string
+	MountType    string
+	CPUs         int
+	Memory, Disk string
+	Images       []imageData
+	Mounts       []Mount
+	ForwardAgent bool
+	Env          map[string]string
+	Ports        []portData
+	Sockets      []socketData
+	Provision    []Provision
+	Session      string
+	ExtraLima    map[string]any
 	// MountProject is false for named VMs, which mount no host directory
 	// unless their definition lists one.
 	MountProject bool
