@@ -331,7 +331,11 @@ func ShellArgs(p *Project, cmd []string, guestShell string) []string {
 	case p.Settings.Session == "zellij":
 		return append(args, "zellij", "attach", "--create", p.Name)
 	}
-	return append(args, guestShell, "-l")
+	// limactl runs a command through the user's login shell ($SHELL
+	// --login -c), which has read the profile already; the interactive shell
+	// it starts only needs its rc file. A second login shell would read the
+	// profile twice, which costs about as much as the shell itself.
+	return append(args, guestShell, "-i")
 }
 
 // defaultGuestShell is Lima's default for user.shell.

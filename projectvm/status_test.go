@@ -189,7 +189,7 @@ func TestGuestShell(t *testing.T) {
 		t.Fatalf("user.shell: %q", got)
 	}
 	p := &Project{Dir: "/p", Name: "p-dev"}
-	want := []string{"shell", "--workdir", "/p", "p-dev", "SYSINIT_IN_VM=1", "VMHOOK_VM=p-dev", "/usr/bin/zsh", "-l"}
+	want := []string{"shell", "--workdir", "/p", "p-dev", "SYSINIT_IN_VM=1", "VMHOOK_VM=p-dev", "/usr/bin/zsh", "-i"}
 	if got := ShellArgs(p, nil, GuestShell(d)); !slices.Equal(got, want) {
 		t.Fatalf("ShellArgs = %q", got)
 	}

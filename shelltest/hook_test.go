@@ -79,7 +79,7 @@ func TestEnterLeaveReenter(t *testing.T) {
 // guestCmd is the command vmhook passes to limactl shell, as the fake
 // prints it.
 func guestCmd(vm string) string {
-	return fmt.Sprintf(`["SYSINIT_IN_VM=1" "VMHOOK_VM=%s" "/bin/bash" "-l"]`, vm)
+	return fmt.Sprintf(`["SYSINIT_IN_VM=1" "VMHOOK_VM=%s" "/bin/bash" "-i"]`, vm)
 }
 
 // firstWords returns the first word of each call that is one of subs.
