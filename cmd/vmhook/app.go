@@ -250,3 +250,16 @@ func reopen(env projectvm.Env, p *projectvm.Project, flags projectvm.Flags) (*pr
 	}
 	return projectvm.OpenProject(env, p.Dir, flags)
 }
+
+// managed opens the project as prepare does, with a Manager for its VM.
+func (r *rt) managed(c *cli.Context, flags projectvm.Flags) (*projectvm.Manager, *projectvm.Project, error) {
+	env, p, err := r.prepare(c, flags, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := r.manager(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, p, nil
+}

@@ -39,11 +39,7 @@ func lifecycleCommands(r *rt) []*cli.Command {
 			if err := r.refuseInEnvrc("start"); err != nil {
 				return err
 			}
-			env, p, err := r.prepare(c, flagsFrom(c), false)
-			if err != nil {
-				return err
-			}
-			m, err := r.manager(env)
+			m, p, err := r.managed(c, flagsFrom(c))
 			if err != nil {
 				return err
 			}
@@ -68,11 +64,7 @@ func lifecycleCommands(r *rt) []*cli.Command {
 			Usage: "stop the project's VM",
 			Flags: projectFlags,
 			Action: func(c *cli.Context) error {
-				env, p, err := r.prepare(c, projectvm.Flags{}, false)
-				if err != nil {
-					return err
-				}
-				m, err := r.manager(env)
+				m, p, err := r.managed(c, projectvm.Flags{})
 				if err != nil {
 					return err
 				}
@@ -89,11 +81,7 @@ func lifecycleCommands(r *rt) []*cli.Command {
 				if err := r.refuseInEnvrc("start"); err != nil {
 					return err
 				}
-				env, p, err := r.prepare(c, projectvm.Flags{}, false)
-				if err != nil {
-					return err
-				}
-				m, err := r.manager(env)
+				m, p, err := r.managed(c, projectvm.Flags{})
 				if err != nil {
 					return err
 				}
@@ -110,11 +98,7 @@ func lifecycleCommands(r *rt) []*cli.Command {
 			Usage: "delete the project's VM and its disk (the project's files stay)",
 			Flags: append([]cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"}}, projectFlags...),
 			Action: func(c *cli.Context) error {
-				env, p, err := r.prepare(c, projectvm.Flags{}, false)
-				if err != nil {
-					return err
-				}
-				m, err := r.manager(env)
+				m, p, err := r.managed(c, projectvm.Flags{})
 				if err != nil {
 					return err
 				}

@@ -38,11 +38,7 @@ func shellCommands(r *rt) []*cli.Command {
 			if len(cmd) == 0 && !r.interactive() {
 				return fmt.Errorf("not on a terminal, so not opening an interactive shell; run a command with vmhook shell -- CMD")
 			}
-			env, p, err := r.prepare(c, flagsFrom(c), false)
-			if err != nil {
-				return err
-			}
-			m, err := r.manager(env)
+			m, p, err := r.managed(c, flagsFrom(c))
 			if err != nil {
 				return err
 			}
@@ -55,7 +51,7 @@ func shellCommands(r *rt) []*cli.Command {
 			}
 			// Exec replaces vmhook: every lock was released when Ensure
 			// returned, and limactl's exit code becomes ours.
-			return lima.Exec(projectvm.ShellArgs(p, cmd, projectvm.GuestShell(env.InstanceDir(p.Name))), r.environ)
+			return lima.Exec(projectvm.ShellArgs(p, cmd, projectvm.GuestShell(m.Env.InstanceDir(p.Name))), r.environ)
 		},
 	}}
 }
