@@ -41,7 +41,7 @@ func withLock(ctx context.Context, path string, onWait func(), fn func() error) 
 		}
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("timed out waiting for lock %q; another vmhook may be stuck: check it with ps, or remove nothing and retry", path)
+				return fmt.Errorf("timed out waiting for lock %q, held by another vmhook; see what it is doing (ps) and try again", path)
 			}
 			if errors.Is(err, context.Canceled) {
 				return fmt.Errorf("interrupted while waiting for lock %q: %w", path, err)

@@ -126,9 +126,6 @@ func (r *portRegistry) allocate(name, config string, guests []int, previous map[
 	return mapping, nil
 }
 
-// release forgets a VM's claim.
-func (r *portRegistry) release(name string) { delete(r.Claims, name) }
-
 // portFree reports whether nothing listens on 127.0.0.1:port.
 func portFree(port int) bool {
 	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))

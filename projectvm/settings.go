@@ -640,15 +640,19 @@ func envLayer(env []string, home string) ([]*parsedLayer, error) {
 		out = append(out, pl)
 		return nil
 	}
-	errs := []error{
-		add("VM_CPUS", "cpus", setCPUs),
-		add("VM_MEMORY", "memory", func(l *layer, v string) error { l.Memory = &v; return nil }),
-		add("VM_DISK", "disk", func(l *layer, v string) error { l.Disk = &v; return nil }),
-		add("VM_PORTS", "ports", func(l *layer, v string) error { return setPorts(l, strings.Split(v, ",")) }),
-		add("VM_IMAGE", "image", func(l *layer, v string) error { l.Image = &Image{Location: expandHome(home, v)}; return nil }),
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, errs[slices.IndexFunc(errs, func(e error) bool { return e != nil })]
+	for _, f := range []struct {
+		key, field string
+		set        func(l *layer, v string) error
+	}{
+		{"VM_CPUS", "cpus", setCPUs},
+		{"VM_MEMORY", "memory", func(l *layer, v string) error { l.Memory = &v; return nil }},
+		{"VM_DISK", "disk", func(l *layer, v string) error { l.Disk = &v; return nil }},
+		{"VM_PORTS", "ports", func(l *layer, v string) error { return setPorts(l, strings.Split(v, ",")) }},
+		{"VM_IMAGE", "image", func(l *layer, v string) error { l.Image = &Image{Location: expandHome(home, v)}; return nil }},
+	} {
+		if err := add(f.key, f.field, f.set); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
