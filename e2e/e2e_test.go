@@ -67,7 +67,7 @@ func repoRoot(t *testing.T) string {
 func skipUnlessBootable(t *testing.T, repo string) string {
 	image := os.Getenv("VMHOOK_E2E_IMAGE")
 	if image == "" {
-		t.Skip("end-to-end VM test skipped: VMHOOK_E2E_IMAGE is not set (run `just e2e`, or .ci/run, which build the guest image)")
+		t.Skip("end-to-end VM test skipped: VMHOOK_E2E_IMAGE is not set (run e2e/run.sh or .ci/run, which build the guest image)")
 	}
 	for _, tool := range []string{"limactl", "tmux", "zsh", "direnv", "runuser", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
