@@ -628,7 +628,7 @@ func envLayer(env []string, home string) ([]*parsedLayer, error) {
 		return "", false
 	}
 	var out []*parsedLayer
-	add := func(key, field string, set func(l *layer, v string) error) error {
+	add := func(key string, set func(l *layer, v string) error) error {
 		v, ok := get(key)
 		if !ok || v == "" {
 			return nil
@@ -641,16 +641,16 @@ func envLayer(env []string, home string) ([]*parsedLayer, error) {
 		return nil
 	}
 	for _, f := range []struct {
-		key, field string
-		set        func(l *layer, v string) error
+		key string
+		set func(l *layer, v string) error
 	}{
-		{"VM_CPUS", "cpus", setCPUs},
-		{"VM_MEMORY", "memory", func(l *layer, v string) error { l.Memory = &v; return nil }},
-		{"VM_DISK", "disk", func(l *layer, v string) error { l.Disk = &v; return nil }},
-		{"VM_PORTS", "ports", func(l *layer, v string) error { return setPorts(l, strings.Split(v, ",")) }},
-		{"VM_IMAGE", "image", func(l *layer, v string) error { l.Image = &Image{Location: expandHome(home, v)}; return nil }},
+		{"VM_CPUS", setCPUs},
+		{"VM_MEMORY", func(l *layer, v string) error { l.Memory = &v; return nil }},
+		{"VM_DISK", func(l *layer, v string) error { l.Disk = &v; return nil }},
+		{"VM_PORTS", func(l *layer, v string) error { return setPorts(l, strings.Split(v, ",")) }},
+		{"VM_IMAGE", func(l *layer, v string) error { l.Image = &Image{Location: expandHome(home, v)}; return nil }},
 	} {
-		if err := add(f.key, f.field, f.set); err != nil {
+		if err := add(f.key, f.set); err != nil {
 			return nil, err
 		}
 	}
