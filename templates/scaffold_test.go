@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vmhook/vmhook/internal/nixtest"
 	"github.com/vmhook/vmhook/projectvm"
 	"github.com/vmhook/vmhook/templates"
 )
@@ -27,58 +28,6 @@ func tool(t *testing.T, name, install string) string {
 		t.Skipf("%s not installed: %s", name, install)
 	}
 	return p
-}
-
-// nixEnv is an environment in which nix sees nothing of the machine or the
-// user and needs no network: its own store under a temporary directory (a
-// local store with its own store directory, so no daemon and no /nix; a
-// chroot store would keep /nix/store as the logical path, which nix flake
-// init then fails to read), no system or user configuration, no flake
-// registry and no substituters. Commands of the new CLI also get --offline.
-func nixEnv(t *testing.T) []string {
-	t.Helper()
-	dir, err := os.MkdirTemp("/tmp", "vhn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { removeStore(t, dir) })
-	for _, d := range []string{"home", "etc"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	home := filepath.Join(dir, "home")
-	s := filepath.Join(dir, "nix")
-	return []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
-		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"),
-		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
-		"XDG_STATE_HOME=" + filepath.Join(home, ".local", "state"),
-		"NIX_CONF_DIR=" + filepath.Join(dir, "etc"),
-		"NIX_CONFIG=" + strings.Join([]string{
-			"experimental-features = nix-command flakes",
-			"store = local?store=" + s + "/store&state=" + s + "/var&log=" + s + "/log",
-			"build-users-group =",
-			"flake-registry =",
-			"substituters =",
-		}, "\n"),
-	}
-}
-
-// removeStore deletes a temporary nix store, whose paths nix made
-// read-only.
-func removeStore(t *testing.T, dir string) {
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = os.Chmod(p, 0o755)
-		}
-		return nil
-	})
-	if err := os.RemoveAll(dir); err != nil {
-		t.Errorf("remove temporary nix store: %v", err)
-	}
 }
 
 // runNix runs a nix program (nix, nix-instantiate) in env and returns its
@@ -162,7 +111,7 @@ func shippedNixFiles(t *testing.T) []string {
 func TestNixFilesParse(t *testing.T) {
 	t.Parallel()
 	tool(t, "nix-instantiate", "apt-get install nix-bin")
-	env := nixEnv(t)
+	env := nixtest.Env(t)
 	files := shippedNixFiles(t)
 	for _, want := range []string{"scaffold/vm-dev/flake.nix", "scaffold/vm-dev/shell.nix"} {
 		if !slices.Contains(files, want) {
@@ -190,7 +139,7 @@ func TestNixFilesParse(t *testing.T) {
 func TestRootFlakeTemplates(t *testing.T) {
 	t.Parallel()
 	tool(t, "nix", "apt-get install nix-bin")
-	env := nixEnv(t)
+	env := nixtest.Env(t)
 	flake := copyFlake(t)
 	out := runNix(t, env, "", "nix", "flake", "show", "--json", "path:"+flake)
 	var shown struct {
@@ -265,7 +214,7 @@ const fakeNixpkgs = `{
 func TestScaffoldFlakeDevShells(t *testing.T) {
 	t.Parallel()
 	tool(t, "nix", "apt-get install nix-bin")
-	env := nixEnv(t)
+	env := nixtest.Env(t)
 	fake := t.TempDir()
 	if err := os.WriteFile(filepath.Join(fake, "flake.nix"), []byte(fakeNixpkgs), 0o644); err != nil {
 		t.Fatal(err)
@@ -304,7 +253,7 @@ func TestScaffoldFlakeDevShells(t *testing.T) {
 func TestShellNix(t *testing.T) {
 	t.Parallel()
 	tool(t, "nix-instantiate", "apt-get install nix-bin")
-	out := runNix(t, nixEnv(t), "", "nix-instantiate", "--eval", "--strict", "--json",
+	out := runNix(t, nixtest.Env(t), "", "nix-instantiate", "--eval", "--strict", "--json",
 		filepath.Join("scaffold", "vm-dev", "shell.nix"),
 		"--arg", "pkgs", `{ mkShell = args: args; lima = "lima"; just = "just"; }`)
 	if got, want := strings.TrimSpace(string(out)), `{"packages":["lima","just"]}`; got != want {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vmhook/vmhook/internal/nixtest"
 	"github.com/vmhook/vmhook/projectvm"
 	"github.com/vmhook/vmhook/projectvm/limatest"
 	"github.com/vmhook/vmhook/templates"
@@ -256,45 +257,6 @@ func TestShippedFilesNameRealCommands(t *testing.T) {
 	}
 }
 
-// nixEnv is an environment in which nix sees nothing of the machine or the
-// user and needs no network: its own store in a temporary directory (a
-// local store with its own store directory: no daemon, no /nix), no system
-// or user configuration, no flake registry, no substituters.
-func nixEnv(t *testing.T) []string {
-	t.Helper()
-	dir, err := os.MkdirTemp("/tmp", "vhn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// nix makes store paths read-only.
-		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				_ = os.Chmod(p, 0o755)
-			}
-			return nil
-		})
-		os.RemoveAll(dir)
-	})
-	home, s := filepath.Join(dir, "home"), filepath.Join(dir, "nix")
-	return []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
-		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"),
-		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
-		"XDG_STATE_HOME=" + filepath.Join(home, ".local", "state"),
-		"NIX_CONF_DIR=" + filepath.Join(dir, "etc"),
-		"NIX_CONFIG=" + strings.Join([]string{
-			"experimental-features = nix-command flakes",
-			"store = local?store=" + s + "/store&state=" + s + "/var&log=" + s + "/log",
-			"build-users-group =",
-			"flake-registry =",
-			"substituters =",
-		}, "\n"),
-	}
-}
-
 // copyRootFlake copies the root flake and the templates it points at into a
 // fresh directory: nix copies a path flake whole, and the checkout may hold
 // build output.
@@ -340,7 +302,7 @@ func TestNewMatchesNixFlakeInit(t *testing.T) {
 	if _, err := exec.LookPath("nix"); err != nil {
 		t.Skip("nix not installed: apt-get install nix-bin")
 	}
-	nix := nixEnv(t)
+	nix := nixtest.Env(t)
 	flake := copyRootFlake(t)
 	for _, tc := range []struct{ attr, template string }{{"vm-dev", "vm-dev"}, {"vm-minimal", "vm-minimal"}, {"default", "vm-dev"}} {
 		viaNix := t.TempDir()
