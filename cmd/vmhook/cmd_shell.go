@@ -45,13 +45,9 @@ func shellCommands(r *rt) []*cli.Command {
 			if err := r.ensureRunning(c, m, p, false); err != nil {
 				return err
 			}
-			lima, err := r.limactl()
-			if err != nil {
-				return err
-			}
 			// Exec replaces vmhook: every lock was released when Ensure
 			// returned, and limactl's exit code becomes ours.
-			return lima.Exec(projectvm.ShellArgs(p, cmd, projectvm.GuestShell(m.Env.InstanceDir(p.Name))), r.environ)
+			return m.Lima.Exec(projectvm.ShellArgs(p, cmd, projectvm.GuestShell(m.Env.InstanceDir(p.Name))), r.environ)
 		},
 	}}
 }
