@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs vmhook's end-to-end test on this machine, setting it up first, each
-# step skipped when already done: the host packages, real Lima built from the
-# Go module proxy, the unprivileged test user, and the cached guest image.
+# Runs vmhook's end-to-end tests on this machine, setting it up first, each
+# step skipped when already done: the host packages, real Lima v1 and v2 built
+# from the Go module proxy, the unprivileged test user, and the cached guest
+# image. The full flows run under Lima v2, a shorter smoke under v1.
 # Timings go to bench/results/e2e.md. Run as root (Lima itself then runs as
 # the test user).
 #
@@ -19,10 +20,11 @@ if ((${#missing[@]})); then
 	apt-get update -q
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-scripts/install-lima.sh
+VMHOOK_LIMACTLS=$(scripts/install-lima.sh both | tail -n 1)
+export VMHOOK_LIMACTLS
 scripts/test-user.sh
 bash e2e/setup/check-kvm.sh
 VMHOOK_E2E_IMAGE=$(bash e2e/setup/build-image.sh)
 export VMHOOK_E2E_IMAGE
 export VMHOOK_E2E_RESULTS=$PWD/bench/results/e2e.md
-go test -count=1 -timeout 30m -run TestE2E -v "$@" ./e2e/
+go test -count=1 -timeout 30m -run 'TestE2E|TestSmoke' -v "$@" ./e2e/

@@ -11,12 +11,19 @@
 // paths often exceed. The directory and every instance in it are deleted when
 // the test ends.
 //
+// Lima v1 and v2 are both supported, so a test that asks Lima runs against
+// every installed version: Each runs it once per limactl listed in
+// VMHOOK_LIMACTLS (colon-separated paths; .ci/run installs v1.0.7 and v2.2.0
+// and sets it), as subtests named by version. Without VMHOOK_LIMACTLS, the one
+// limactl found as below is used.
+//
 // The decision whether limactl is installed is taken once per test binary,
 // before any test can change PATH.
 package limatest
 
 import (
 	"bytes"
+	"debug/buildinfo"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,6 +31,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,11 +49,15 @@ const fallbackLimactl = "/usr/local/bin/limactl"
 // setup is what the test binary found about its host, computed once.
 type setup struct {
 	limactl string // absolute path of limactl, or ""
-	root    bool
-	user    string // TestUser when root
-	uid     int
-	gid     int
-	skip    string // reason to skip, or ""
+	version string // its Lima version, e.g. "v2.2.0", or "unknown"
+	// all is every limactl to test against, newest first; limactl and
+	// version are all[0]'s.
+	all  []installed
+	root bool
+	user string // TestUser when root
+	uid  int
+	gid  int
+	skip string // reason to skip, or ""
 }
 
 var (
@@ -63,13 +75,29 @@ func detect() {
 	detected = lookup()
 }
 
+// installed is one limactl binary and the Lima version it was built from.
+type installed struct {
+	path, version string
+}
+
 func lookup() setup {
 	var s setup
-	s.limactl = findLimactl()
-	if s.limactl == "" {
-		s.skip = "real limactl not installed: run scripts/install-lima.sh"
+	for _, p := range listedLimactls() {
+		s.all = append(s.all, installed{p, limaVersion(p)})
+	}
+	if len(s.all) == 0 {
+		if p := findLimactl(); p != "" {
+			s.all = []installed{{p, limaVersion(p)}}
+		}
+	}
+	if len(s.all) == 0 {
+		s.skip = "real limactl not installed: run scripts/install-lima.sh v2"
 		return s
 	}
+	// Newest first: Real, and so every test that needs only one, uses what
+	// users install today.
+	slices.SortStableFunc(s.all, func(a, b installed) int { return -compareVersions(a.version, b.version) })
+	s.limactl, s.version = s.all[0].path, s.all[0].version
 	if os.Geteuid() != 0 {
 		return s
 	}
@@ -86,6 +114,57 @@ func lookup() setup {
 		s.skip = "running as root and runuser not found: install util-linux"
 	}
 	return s
+}
+
+// listedLimactls returns the executables named in VMHOOK_LIMACTLS.
+func listedLimactls() []string {
+	var out []string
+	for _, p := range filepath.SplitList(os.Getenv("VMHOOK_LIMACTLS")) {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 && filepath.IsAbs(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// limaVersion reads the Lima release a limactl was built from out of its
+// Go build information, without running it (limactl refuses root, and
+// this runs before any test). Builds that do not record it are "unknown".
+func limaVersion(path string) string {
+	bi, err := buildinfo.ReadFile(path)
+	if err != nil {
+		return "unknown"
+	}
+	isLima := func(path string) bool {
+		return path == "github.com/lima-vm/lima" || path == "github.com/lima-vm/lima/v2"
+	}
+	if isLima(bi.Main.Path) && strings.HasPrefix(bi.Main.Version, "v") {
+		return bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if isLima(d.Path) {
+			return d.Version
+		}
+	}
+	return "unknown"
+}
+
+// compareVersions orders "vMAJOR.MINOR.PATCH" strings; "unknown" is oldest.
+func compareVersions(a, b string) int {
+	parse := func(v string) [3]int {
+		var n [3]int
+		for i, f := range strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3) {
+			n[i], _ = strconv.Atoi(strings.TrimRightFunc(f, func(r rune) bool { return r < '0' || r > '9' }))
+		}
+		return n
+	}
+	pa, pb := parse(a), parse(b)
+	for i := range pa {
+		if c := pa[i] - pb[i]; c != 0 {
+			return c
+		}
+	}
+	return 0
 }
 
 // findLimactl honours LIMACTL (Lima's own convention for naming the binary),
@@ -122,12 +201,45 @@ type Lima struct {
 	validate int // counter for Validate's copies
 }
 
-// Real returns a handle on the real limactl with a fresh LIMA_HOME, or skips
-// t with the command that would make the test runnable.
+// Real returns a handle on the real limactl (the newest installed) with a
+// fresh LIMA_HOME, or skips t with the command that would make the test
+// runnable. Tests of what Lima accepts or does use Each instead.
 func Real(t testing.TB) *Lima {
 	t.Helper()
 	detectOnce.Do(detect)
-	s := detected
+	return newLima(t, detected)
+}
+
+// Each runs f as a subtest once per installed Lima version (named by it,
+// e.g. "v1.0.7"), each with its own handle; it skips t when none is
+// installed.
+func Each(t *testing.T, f func(t *testing.T, lima *Lima)) {
+	t.Helper()
+	detectOnce.Do(detect)
+	if detected.skip != "" {
+		t.Skip(detected.skip)
+	}
+	for _, in := range detected.all {
+		s := detected
+		s.limactl, s.version = in.path, in.version
+		t.Run(in.version, func(t *testing.T) {
+			f(t, newLima(t, s))
+		})
+	}
+}
+
+// Versions lists the installed Lima versions, newest first.
+func Versions() []string {
+	detectOnce.Do(detect)
+	var out []string
+	for _, in := range detected.all {
+		out = append(out, in.version)
+	}
+	return out
+}
+
+func newLima(t testing.TB, s setup) *Lima {
+	t.Helper()
 	if s.skip != "" {
 		t.Skip(s.skip)
 	}
@@ -155,6 +267,15 @@ func (r *Lima) User() string { return r.s.user }
 
 // Path is the absolute path of the real limactl.
 func (r *Lima) Path() string { return r.s.limactl }
+
+// Version is the Lima release of Path, e.g. "v2.2.0", or "unknown".
+func (r *Lima) Version() string { return r.s.version }
+
+// Major is Version's major number (0 when unknown).
+func (r *Lima) Major() int {
+	n, _ := strconv.Atoi(strings.SplitN(strings.TrimPrefix(r.s.version, "v"), ".", 2)[0])
+	return n
+}
 
 // Command returns an unstarted command running limactl with args as the
 // right user and with this handle's LIMA_HOME, for tests that need to attach

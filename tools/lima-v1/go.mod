@@ -1,4 +1,4 @@
-module github.com/vmhook/vmhook/tools/lima
+module github.com/vmhook/vmhook/tools/lima-v1
 
 go 1.23.0
 
