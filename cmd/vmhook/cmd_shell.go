@@ -5,8 +5,6 @@ import (
 	"slices"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/vmhook/vmhook/projectvm"
 )
 
 var _ = register(shellCommands)
@@ -47,7 +45,7 @@ func shellCommands(r *rt) []*cli.Command {
 			}
 			// Exec replaces vmhook: every lock was released when Ensure
 			// returned, and limactl's exit code becomes ours.
-			return m.Lima.Exec(projectvm.ShellArgs(p, cmd, projectvm.GuestShell(m.Env.InstanceDir(p.Name))), r.environ)
+			return m.Lima.Exec(m.EnterArgs(c.Context, p, cmd), r.environ)
 		},
 	}}
 }
