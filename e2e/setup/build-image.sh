@@ -19,8 +19,10 @@ readonly PACKAGES=(
 	# debootstrap cannot resolve the virtual package that cloud-init needs through python3-cryptography.
 	cloud-init python3-cffi-backend
 	openssh-server sudo
-	# Lima's boot scripts apt-get install these when missing; the guest may have no network.
-	sshfs fuse3 iptables
+	# Lima's boot scripts apt-get install these when missing (rsync: Lima v2); the guest may have no network.
+	sshfs fuse3 iptables rsync
+	# Sessions (session: tmux) attach to a tmux session in the guest.
+	tmux
 	iproute2 procps kmod e2fsprogs netbase python3 netcat-openbsd ca-certificates less
 )
 

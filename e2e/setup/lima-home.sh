@@ -4,6 +4,9 @@
 # and the override below puts the local image from build-image.sh ahead of the config's remote images, forces
 # TCG (cpuType qemu64: this machine's /dev/kvm cannot run a guest), boots with legacy BIOS (no OVMF, no
 # bootloader: QEMU loads the kernel and initrd) and mounts with reverse-sshfs (the guest kernel has no 9p).
+# Lima v1 reads cpuType at the top level and switches to TCG for qemu64; Lima v2 reads vmOpts.qemu.cpuType
+# and chooses KVM whenever /dev/kvm exists, so under v2 the accelerator is switched by qemu-tcg.sh (the
+# harness points QEMU_SYSTEM_X86_64 at it). Both keys are written: each version ignores the other's.
 #
 # Run as root, LIMA_HOME is created for and owned by the unprivileged user that runs limactl
 # (VMHOOK_E2E_USER, default vmhook-test); run as that user, it is created as is. When the user cannot read
@@ -75,6 +78,10 @@ cat >"$tmp" <<EOF
 # these images are tried before the instance's own, and cpuType, firmware and mountType win.
 cpuType:
   x86_64: qemu64
+vmOpts:
+  qemu:
+    cpuType:
+      x86_64: qemu64
 firmware:
   legacyBIOS: true
 mountType: reverse-sshfs
