@@ -128,7 +128,7 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project) error {
 			m.notice("%s: %s; run vmhook up --apply to apply it", p.Name, d.Describe())
 		}
 	}
-	return m.Lima.Run(ctx, m.OnPhase, "start", "--tty=false", p.Name)
+	return m.runStart(ctx, p.Name)
 }
 
 // clearDebris removes an instance directory without lima.yaml left by a
@@ -268,7 +268,7 @@ func (m *Manager) Apply(ctx context.Context, p *Project) error {
 		if err := m.markApplied(p); err != nil {
 			return err
 		}
-		return m.Lima.Run(ctx, m.OnPhase, "start", "--tty=false", p.Name)
+		return m.runStart(ctx, p.Name)
 	})
 }
 

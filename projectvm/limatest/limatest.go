@@ -295,6 +295,34 @@ func (r *Lima) Command(args ...string) *exec.Cmd {
 	return cmd
 }
 
+// Wrapper writes an executable script that runs this handle's limactl as
+// the right user, with its LIMA_HOME and the extra NAME=VALUE variables, and
+// returns its path: for code under test that runs limactl itself (vmhook's
+// Manager, vmhook as a process) through LIMACTL or projectvm.Command.
+func (r *Lima) Wrapper(extraEnv ...string) string {
+	r.t.Helper()
+	dir, err := os.MkdirTemp("", "limactl-wrapper")
+	if err != nil {
+		r.t.Fatalf("limactl wrapper: %v", err)
+	}
+	r.t.Cleanup(func() { os.RemoveAll(dir) })
+	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	words := []string{"exec"}
+	if r.s.root {
+		words = append(words, "runuser", "-u", q(r.s.user), "--")
+	}
+	words = append(words, "env", q("LIMA_HOME="+r.limaHome))
+	for _, kv := range extraEnv {
+		words = append(words, q(kv))
+	}
+	words = append(words, q(r.s.limactl), `"$@"`)
+	path := filepath.Join(dir, "limactl")
+	if err := os.WriteFile(path, []byte("#!/bin/sh\n"+strings.Join(words, " ")+"\n"), 0o755); err != nil {
+		r.t.Fatalf("limactl wrapper: %v", err)
+	}
+	return path
+}
+
 // env is the test process's environment with LIMA_HOME replaced and, under
 // root, root's XDG directories removed so Lima uses the test user's.
 func (r *Lima) env() []string {
