@@ -255,7 +255,12 @@ func (r *rt) checkLimactl(ctx context.Context) doctorCheck {
 	if err != nil {
 		return checkFailed("limactl", "%s --version failed: %v; reinstall Lima or set LIMACTL to a working limactl", lima.Path, err)
 	}
-	return checkOK("limactl", "%s (%s)", lima.Path, version)
+	c := checkOK("limactl", "%s (%s)", lima.Path, version)
+	if v := projectvm.ParseLimaVersion(version); !v.Known() || v.Major < 1 || v.Major > 2 {
+		c.warn = true
+		c.msg += "; vmhook supports Lima v1.x and v2.x (tested with 1.0.7 and 2.2.0)"
+	}
+	return c
 }
 
 func checkUser() doctorCheck {
@@ -279,7 +284,18 @@ func (r *rt) checkLimaHome(env projectvm.Env) doctorCheck {
 	if err := projectvm.CheckSocketBudget(env.LimaHome, name); err != nil {
 		return checkFailed("lima home", "%s: %v", where, err)
 	}
-	return checkOK("lima home", "%s (socket paths for %s fit)", where, name)
+	c := checkOK("lima home", "%s (socket paths for %s fit)", where, name)
+	// Lima merges its own config files into every instance; mounts there
+	// reach VMs that vmhook keeps to the project (or, named, to nothing).
+	for _, g := range projectvm.GlobalLimaMounts(env.LimaHome) {
+		c.warn = true
+		if g.Err != nil {
+			c.msg += fmt.Sprintf("; cannot read %s: %v", g.Path, g.Err)
+			continue
+		}
+		c.msg += fmt.Sprintf("; %s mounts %s in every VM, vmhook's included (%s): move those mounts to the VMs that need them", g.Path, strings.Join(g.Mounts, ", "), g.When)
+	}
+	return c
 }
 
 // checkHook reads the marker the hook exports, "SHELL PID". The PID tells the

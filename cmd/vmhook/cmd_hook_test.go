@@ -242,6 +242,60 @@ func TestDoctorFailures(t *testing.T) {
 	}
 }
 
+// TestDoctorLimaConfig: Lima's own instance-wide config files can add mounts
+// to every VM, vmhook's included; doctor says which and when Lima merges them.
+func TestDoctorLimaConfig(t *testing.T) {
+	env, home := doctorWorld(t)
+	cfg := filepath.Join(home, "lima", "_config")
+	if err := os.MkdirAll(cfg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string]string{
+		"base.yaml":     "mounts:\n- location: \"~\"\n  writable: true\n",
+		"override.yaml": "cpus: 2\n",
+		"default.yaml":  "mounts: [{location: /srv}]\n",
+	} {
+		if err := os.WriteFile(filepath.Join(cfg, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, stdout, _ := runMain(t, env, "doctor")
+	got := doctorLines(stdout)["lima home"]
+	for _, want := range []string{
+		"warn ",
+		filepath.Join(cfg, "base.yaml") + " mounts ~ in every VM, vmhook's included (embedded into every instance's lima.yaml at create (Lima v2))",
+		filepath.Join(cfg, "default.yaml") + " mounts /srv in every VM",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("lima home: got %q, want it to contain %q", got, want)
+		}
+	}
+	if strings.Contains(got, "override.yaml") {
+		t.Errorf("lima home: an override without mounts is reported: %q", got)
+	}
+}
+
+// TestDoctorLimaVersion: a limactl outside the supported major versions, or
+// one that does not say its version, is a warning.
+func TestDoctorLimaVersion(t *testing.T) {
+	for version, warn := range map[string]bool{
+		"limactl version 2.2.0":     false,
+		"limactl version 1.0.7":     false,
+		"limactl version 3.0.0":     true,
+		"limactl version <unknown>": true,
+	} {
+		env, home := doctorWorld(t)
+		if err := os.WriteFile(filepath.Join(home, "bin", "limactl"), []byte("#!/bin/sh\necho '"+version+"'\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, stdout, _ := runMain(t, env, "doctor")
+		got := doctorLines(stdout)["limactl"]
+		if strings.HasPrefix(got, "warn ") != warn || strings.Contains(got, "supports Lima v1.x and v2.x") != warn {
+			t.Errorf("%s: got %q, want warning %v", version, got, warn)
+		}
+	}
+}
+
 func TestDoctorHookAndStdlibStates(t *testing.T) {
 	t.Run("no hook", func(t *testing.T) {
 		env, _ := doctorWorld(t)
