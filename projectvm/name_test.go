@@ -140,8 +140,9 @@ func mkInstance(t *testing.T, e Env, name, owner string) {
 
 // TestNamesAcceptedByRealLima creates an instance under every awkward name
 // with the real limactl.
-func TestNamesAcceptedByRealLima(t *testing.T) {
-	lima := limatest.Real(t)
+func TestNamesAcceptedByRealLima(t *testing.T) { limatest.Each(t, testNamesAcceptedByRealLima) }
+
+func testNamesAcceptedByRealLima(t *testing.T, lima *limatest.Lima) {
 	cfg := localImageConfig(t, lima)
 	dirs := []string{"api", "My App", "日本語", "a..b", "-x-", "x.yaml", strings.Repeat("n", 200),
 		"$(touch pwned)", `it's "quoted"`, "new\nline", "UPPER", "tab\there", "`id`", "a|b\\c"}

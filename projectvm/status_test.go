@@ -147,8 +147,9 @@ func TestParseList(t *testing.T) {
 
 // TestStateAgreesWithRealLima checks the instance-directory reading against
 // real `limactl list --json` for the states that need no boot.
-func TestStateAgreesWithRealLima(t *testing.T) {
-	lima := limatest.Real(t)
+func TestStateAgreesWithRealLima(t *testing.T) { limatest.Each(t, testStateAgreesWithRealLima) }
+
+func testStateAgreesWithRealLima(t *testing.T, lima *limatest.Lima) {
 	cfg := localImageConfig(t, lima)
 	dir := filepath.Join(lima.LimaHome(), "probe")
 	if s := InstanceState(dir); s != Absent {

@@ -222,18 +222,26 @@ func Each(t *testing.T, f func(t *testing.T, lima *Lima)) {
 	for _, in := range detected.all {
 		s := detected
 		s.limactl, s.version = in.path, in.version
+		s.all = []installed{in}
 		t.Run(in.version, func(t *testing.T) {
 			f(t, newLima(t, s))
 		})
 	}
 }
 
-// Versions lists the installed Lima versions, newest first.
-func Versions() []string {
+// Binary is one installed limactl.
+type Binary struct {
+	Path    string
+	Version string // e.g. "v2.2.0", or "unknown"
+}
+
+// Installed lists the limactl binaries tests run against, newest first, for
+// tests that drive limactl through their own harness (the end-to-end tests).
+func Installed() []Binary {
 	detectOnce.Do(detect)
-	var out []string
+	var out []Binary
 	for _, in := range detected.all {
-		out = append(out, in.version)
+		out = append(out, Binary{in.path, in.version})
 	}
 	return out
 }
@@ -281,15 +289,20 @@ func (r *Lima) Major() int {
 // right user and with this handle's LIMA_HOME, for tests that need to attach
 // their own stdin or read output as it comes.
 func (r *Lima) Command(args ...string) *exec.Cmd {
+	return r.commandWith(r.s.limactl, args...)
+}
+
+// commandWith is Command for another installed limactl.
+func (r *Lima) commandWith(limactl string, args ...string) *exec.Cmd {
 	var cmd *exec.Cmd
 	env := r.env()
 	if r.s.root {
 		// runuser keeps the environment but for HOME, SHELL, USER and
 		// LOGNAME; env puts LIMA_HOME back in after runuser's own filtering.
-		argv := append([]string{"-u", r.s.user, "--", "env", "LIMA_HOME=" + r.limaHome, r.s.limactl}, args...)
+		argv := append([]string{"-u", r.s.user, "--", "env", "LIMA_HOME=" + r.limaHome, limactl}, args...)
 		cmd = exec.Command("runuser", argv...)
 	} else {
-		cmd = exec.Command(r.s.limactl, args...)
+		cmd = exec.Command(limactl, args...)
 	}
 	cmd.Env = env
 	return cmd
@@ -402,9 +415,11 @@ func (r *Lima) Chown(path string) {
 	}
 }
 
-// Validate runs `limactl validate` on file. Under root the file is first
-// copied (same base name) into this handle's LIMA_HOME, where the test user
-// can read it. The error includes limactl's stderr.
+// Validate runs `limactl validate` on file with every installed Lima
+// version (a config vmhook generates must be valid for all of them). Under
+// root the file is first copied (same base name) into this handle's
+// LIMA_HOME, where the test user can read it. The error names the version
+// and includes limactl's stderr.
 func (r *Lima) Validate(file string) error {
 	r.t.Helper()
 	target := file
@@ -427,11 +442,16 @@ func (r *Lima) Validate(file string) error {
 			return fmt.Errorf("validate %q: %w", file, err)
 		}
 	}
-	_, stderr, err := r.Run("validate", target)
-	if err != nil {
-		return fmt.Errorf("limactl validate %q: %w\n%s", file, errors.Unwrap(err), strings.TrimSpace(stderr))
+	var errs []error
+	for _, in := range r.s.all {
+		cmd := r.commandWith(in.path, "validate", target)
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Run(); err != nil {
+			errs = append(errs, fmt.Errorf("Lima %s: limactl validate %q: %w\n%s", in.version, file, err, strings.TrimSpace(errb.String())))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // cleanup deletes every instance in LIMA_HOME (stopping any that run), then
