@@ -9,7 +9,7 @@ build:
 
 # Run the test suite (real-Lima tests skip without limactl).
 test:
-    go test -timeout 30m ./...
+    go test -timeout 60m ./...
 
 # gofmt, go vet and shellcheck on everything we ship.
 lint:
