@@ -31,7 +31,7 @@ mke2fs_version=$(mkfs.ext4 -V 2>&1 | awk 'NR == 1 { print $2 }')
 	fail "mkfs.ext4 $mke2fs_version cannot populate a filesystem (-d needs e2fsprogs >= 1.43)"
 
 limactl=${LIMACTL:-$(command -v limactl)}
-[[ -n $limactl && -x $limactl ]] || fail "limactl not found; install Lima v1.0.x or set LIMACTL"
+[[ -n $limactl && -x $limactl ]] || fail "limactl not found; run scripts/install-lima.sh both, or set LIMACTL"
 version=$("$limactl" --version 2>/dev/null) || fail "$limactl --version failed"
 # limactl looks for the guest agent beside its own executable or in ../share/lima. LIMACTL may be a wrapper
 # script, so the limactl found on PATH counts too.

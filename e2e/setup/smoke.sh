@@ -36,7 +36,9 @@ as_user() {
 		"$@"
 	fi
 }
-lima() { as_user env LIMA_HOME="$home" "$limactl" "$@"; }
+# Lima v2 would pick this machine's unusable KVM: QEMU runs through qemu-tcg.sh (a no-op under v1).
+tcg=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/qemu-tcg.sh
+lima() { as_user env LIMA_HOME="$home" QEMU_SYSTEM_X86_64="$tcg" "$limactl" "$@"; }
 
 [[ -f $home/_config/override.yaml ]] || die "$home/_config/override.yaml missing; run lima-home.sh first"
 [[ ! -e $home/$name ]] || die "instance $name already exists in $home"
@@ -98,6 +100,7 @@ portForwards:
   hostPort: $host_port
   hostIP: "127.0.0.1"
 - guestIP: "0.0.0.0"
+  guestIPMustBeZero: false
   guestPortRange: [1, 65535]
   ignore: true
 EOF
