@@ -32,7 +32,14 @@ mke2fs_version=$(mkfs.ext4 -V 2>&1 | awk 'NR == 1 { print $2 }')
 
 limactl=${LIMACTL:-$(command -v limactl)}
 [[ -n $limactl && -x $limactl ]] || fail "limactl not found; run scripts/install-lima.sh both, or set LIMACTL"
-version=$("$limactl" --version 2>/dev/null) || fail "$limactl --version failed"
+# limactl refuses to run as root (v2 even for --version): ask it as the user that runs the VMs.
+if [[ $(id -u) -eq 0 ]]; then
+	user=${VMHOOK_E2E_USER:-vmhook-test}
+	id -u "$user" >/dev/null 2>&1 || fail "user $user does not exist; run scripts/test-user.sh"
+	version=$(runuser -u "$user" -- "$limactl" --version 2>&1) || fail "$limactl --version failed as $user: $version"
+else
+	version=$("$limactl" --version 2>&1) || fail "$limactl --version failed: $version"
+fi
 # limactl looks for the guest agent beside its own executable or in ../share/lima. LIMACTL may be a wrapper
 # script, so the limactl found on PATH counts too.
 ga_found=
