@@ -318,9 +318,11 @@ func (h *harness) calls(prefix string) int {
 // settings, with guest port 8000 forwarded.
 func (h *harness) newProject(target, name string) string {
 	h.t.Helper()
-	h.send(target, "cd "+shq(h.projects)+" && vmhook new "+name)
+	// Waits for vmhook new to finish (its exit status), not for a file.
+	if got := h.marker(target, "cd "+shq(h.projects)+" && vmhook new "+name+" 2>&1 >/dev/null; echo rc=$?", 60*time.Second); got != "rc=0" {
+		h.t.Fatalf("vmhook new %s: %q", name, got)
+	}
 	dir := filepath.Join(h.projects, name)
-	h.waitFile(filepath.Join(dir, "vmhook.yaml"), 20*time.Second)
 	// One CPU and 1 GiB each: two VMs must boot side by side on 2 cores.
 	settings := "cpus: 1\nmemory: 1GiB\ndisk: 4GiB\nports: [8000]\n"
 	if err := os.WriteFile(filepath.Join(dir, "vmhook.yaml"), []byte(settings), 0o644); err != nil {
@@ -341,20 +343,6 @@ func (h *harness) waitContent(path, want string, timeout time.Duration) {
 		}
 		if time.Now().After(deadline) {
 			h.t.Fatalf("%s holds %q (%v) after %s, want %q", path, data, err, timeout, want)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func (h *harness) waitFile(path string, timeout time.Duration) {
-	h.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		if _, err := os.Stat(path); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("%s did not appear within %s", path, timeout)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -465,11 +453,12 @@ func TestE2E(t *testing.T) {
 	h.clear(main)
 	h.send(main, "exit")
 	h.waitPane(main, `host%\s*$`, 30*time.Second)
+	// Three more prompts: had the hook entered again at one of them, the
+	// marker below would run in the VM and print its hostname.
 	for i := 0; i < 3; i++ {
 		h.send(main, "")
 	}
-	time.Sleep(2 * time.Second)
-	if got := h.marker(main, "hostname", 10*time.Second); got == "lima-"+name {
+	if got := h.marker(main, "hostname", 30*time.Second); got == "lima-"+name {
 		t.Fatal("re-entered the VM after exit")
 	}
 	if got := h.marker(main, "pwd", 10*time.Second); got != dir {
