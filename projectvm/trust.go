@@ -95,7 +95,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 	// is shown, for the user to allow or not.
 	refuse := func(err error, kind, text string) error {
 		if c.generated {
-			return fmt.Errorf("%s: %w", c.source, err)
+			return fmt.Errorf("%s: Lima config %w", c.source, err)
 		}
 		add(kind, "", "%s", text)
 		return nil
