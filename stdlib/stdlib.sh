@@ -18,7 +18,9 @@
 #
 # It never starts or enters the VM (direnv captures an .envrc's output and
 # would hang): the shell hook (`vmhook init`) enters it at the next prompt.
-# Flags override vmhook.yaml for this directory.
+# Flags override vmhook.yaml for this directory. A project that asks for
+# something of the host (a mount outside it, a host socket, the ssh agent,
+# …) gets no VM until you run `vmhook allow`, which direnv then notices.
 #
 # Example:
 #
