@@ -197,9 +197,13 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 			if !set {
 				continue
 			}
-			if got, _ := env[k].(string); got != want {
+			if got, ok := env[k].(string); !ok || got != want {
 				err := fmt.Errorf("env %s is vmhook's nesting guard and must stay %q; remove it from env and lima", k, want)
-				if err := refuse(err, "guard", fmt.Sprintf("nesting guard env %s changed to %q", k, got)); err != nil {
+				text := fmt.Sprintf("no nesting guard: env %s is not set", k)
+				if ok {
+					text = fmt.Sprintf("no nesting guard: env %s is %q, not %q", k, got, want)
+				}
+				if err := refuse(err, "guard", text); err != nil {
 					return nil, err
 				}
 			}
