@@ -593,9 +593,9 @@ func (pl *parsedLayer) resolvePaths(dir string) error {
 // never emit into a Lima config: a path Lima would expand as a template, and
 // a mount that holds the ssh keys, even through a symbolic link. Each mount
 // location becomes its real path, so what the user allows is what Lima
-// mounts. Whether a mount outside projectDir may be used is decided on the
+// mounts. Whether a mount outside the project may be used is decided on the
 // rendered config (see Project.Needs), not here.
-func (s *Settings) CheckMounts(projectDir, home, source string) error {
+func (s *Settings) CheckMounts(home, source string) error {
 	bad := func(field, format string, args ...any) error {
 		return &SettingsError{Source: source, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}

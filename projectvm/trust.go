@@ -46,13 +46,14 @@ type Access struct {
 // guestOnlyKeys are top-level Lima settings that stay inside the guest (or
 // only size it), so a project may set them through lima: on its own.
 var guestOnlyKeys = []string{
-	"arch", "caCerts", "containerd", "cpuType", "cpus", "disk", "dns", "guestInstallPrefix", "hostResolver",
-	"memory", "message", "minimumLimaVersion", "mountInotify", "mountType", "nestedVirtualization", "os",
-	"param", "plain", "probes", "provision", "timezone", "upgradePackages", "user", "vmOpts", "vmType",
+	"arch", "cpuType", "cpus", "disk", "dns", "guestInstallPrefix", "hostResolver", "memory", "message",
+	"minimumLimaVersion", "mountInotify", "mountType", "nestedVirtualization", "os", "param", "plain",
+	"timezone", "tpm", "upgradePackages", "user", "vmOpts", "vmType",
 }
 
-// checkedKeys are top-level Lima settings hostAccess looks into.
-var checkedKeys = []string{"mounts", "ssh", "portForwards", "env", "images", "copyToHost"}
+// checkedKeys are top-level Lima settings hostAccess looks into: they may
+// name host paths.
+var checkedKeys = []string{"caCerts", "containerd", "copyToHost", "env", "images", "mounts", "portForwards", "probes", "provision", "ssh"}
 
 // accessCtx is what hostAccess judges a document against.
 type accessCtx struct {
@@ -210,32 +211,69 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		}
 	}
 
+	// hostFile lists a file Lima reads on the host (an image, a script, a
+	// certificate) unless it is a URL or inside the project.
+	hostFile := func(field, loc, what string) error {
+		if loc == "" {
+			return nil
+		}
+		if hasTemplate(loc) {
+			return refuse(templateError(field, loc), "file", fmt.Sprintf("%s %s (a Lima template)", what, loc))
+		}
+		p, local := localFile(loc)
+		if !local {
+			return nil
+		}
+		real := hostPath(p)
+		if c.dir != "" && within(real, c.dir) {
+			return nil
+		}
+		add("file", real, "read the %s %s from the host", what, real)
+		return nil
+	}
+	// locator is the location of a Lima file reference: a string, or a
+	// mapping with url (or location).
+	locator := func(v any) string {
+		if s, ok := v.(string); ok {
+			return s
+		}
+		mm, _ := v.(map[string]any)
+		if u := str(mm["url"]); u != "" {
+			return u
+		}
+		return str(mm["location"])
+	}
 	for i, im := range items(m["images"]) {
 		locs := []string{str(im["location"])}
 		for _, k := range []string{"kernel", "initrd"} {
-			if sub, ok := im[k].(map[string]any); ok {
-				locs = append(locs, str(sub["location"]))
-			}
+			locs = append(locs, locator(im[k]))
 		}
 		for _, loc := range locs {
-			if loc == "" {
-				continue
+			if err := hostFile(fmt.Sprintf("images[%d]", i), loc, "image file"); err != nil {
+				return nil, err
 			}
-			if hasTemplate(loc) {
-				if err := refuse(templateError(fmt.Sprintf("images[%d]", i), loc), "image", fmt.Sprintf("image %s (a Lima template)", loc)); err != nil {
-					return nil, err
-				}
-				continue
+		}
+	}
+	for _, k := range []string{"provision", "probes"} {
+		for i, pr := range items(m[k]) {
+			if err := hostFile(fmt.Sprintf("%s[%d].file", k, i), locator(pr["file"]), k+" script"); err != nil {
+				return nil, err
 			}
-			p, local := localImage(loc)
-			if !local {
-				continue
+		}
+	}
+	if cd, ok := m["containerd"].(map[string]any); ok {
+		for i, a := range items(cd["archives"]) {
+			if err := hostFile(fmt.Sprintf("containerd.archives[%d]", i), str(a["location"]), "containerd archive"); err != nil {
+				return nil, err
 			}
-			real := hostPath(p)
-			if c.dir != "" && within(real, c.dir) {
-				continue
+		}
+	}
+	if ca, ok := m["caCerts"].(map[string]any); ok {
+		files, _ := ca["files"].([]any)
+		for i, f := range files {
+			if err := hostFile(fmt.Sprintf("caCerts.files[%d]", i), str(f), "CA certificate file"); err != nil {
+				return nil, err
 			}
-			add("image", real, "read the image file %s", real)
 		}
 	}
 
@@ -262,9 +300,9 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 	return out, nil
 }
 
-// localImage says whether an image location is a file on the host, and its
-// path.
-func localImage(loc string) (string, bool) {
+// localFile says whether a location Lima reads is a file on the host, and
+// its path.
+func localFile(loc string) (string, bool) {
 	if p, ok := strings.CutPrefix(loc, "file://"); ok {
 		return p, true
 	}
@@ -425,7 +463,7 @@ func (p *Project) userAccess(e Env) ([]Access, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.CheckMounts(p.Dir, e.Home, e.UserConfig()); err != nil {
+	if err := s.CheckMounts(e.Home, e.UserConfig()); err != nil {
 		return nil, err
 	}
 	u := *p

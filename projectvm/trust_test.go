@@ -47,8 +47,14 @@ func TestHostAccess(t *testing.T) {
 		{name: "guard missing", doc: "cpus: 1\n", err: "env SYSINIT_IN_VM is vmhook's nesting guard"},
 		{name: "other VM name", doc: "env: {SYSINIT_IN_VM: \"1\", VMHOOK_VM: other}\n", err: `env VMHOOK_VM is vmhook's nesting guard and must stay "p-dev"`},
 		{name: "local image", doc: guard + "images: [{location: /images/a.img}, {location: \"file:///images/b.img\", kernel: {location: " + dir + "/k}}]\n", want: []string{
-			"read the image file /images/a.img", "read the image file /images/b.img",
+			"read the image file /images/a.img from the host", "read the image file /images/b.img from the host",
 		}},
+		{name: "files Lima reads", doc: guard + "provision: [{mode: system, file: {url: /etc/shadow}}, {mode: user, file: \"https://x/s.sh\"}, {script: \"true\"}]\nprobes: [{file: " + dir + "/probe.sh}]\ncaCerts: {files: [/home/u/.ssh/id_rsa], certs: [\"-----BEGIN CERTIFICATE-----\"]}\ncontainerd: {user: true, archives: [{location: /tmp/nerdctl.tgz}]}\n", want: []string{
+			"read the CA certificate file /home/u/.ssh/id_rsa from the host",
+			"read the containerd archive /tmp/nerdctl.tgz from the host",
+			"read the provision script /etc/shadow from the host",
+		}},
+		{name: "provision file template", doc: guard + "provision: [{file: \"{{.Home}}/x\"}]\n", err: `provision[0].file "{{.Home}}/x" holds "{{"`},
 		{name: "image template", doc: guard + "images: [{location: \"{{.Home}}/a.img\"}]\n", err: `images[0] "{{.Home}}/a.img" holds "{{"`},
 		{name: "copy to host", doc: guard + "copyToHost: [{guest: /etc/x, host: /home/u/.bashrc}]\n", want: []string{"copy the guest's /etc/x to the host at /home/u/.bashrc"}},
 		{name: "unmodelled lima keys", doc: guard + "networks: [{lima: shared}]\naudio: {device: default}\n", want: []string{
