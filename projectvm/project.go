@@ -64,7 +64,7 @@ func (e Env) LockDir() string { return filepath.Join(e.StateHome, "vmhook", "loc
 
 // ProjectStateDir holds vmhook's records of one project on this machine (the
 // config it wrote, the user's consent, remembered flags), keyed by the
-// project's owner identity: its real path, or vm:DEFINITION.
+// project's real path.
 func (e Env) ProjectStateDir(owner string) string {
 	return filepath.Join(e.StateHome, "vmhook", "projects", hashHex([]byte(owner)))
 }
