@@ -74,7 +74,7 @@ use_vm() {
 # path with % and / escaped. REPLY is empty when the name would be too long
 # for a file name; then vmhook runs every time. Builtins only.
 _vmhook_cache_path() {
-  local name=${PWD//%/%25}
+  local name=${PWD//\%/%25}
   name=${name//\//%2F}
   REPLY=
   if ((${#name} <= 240)); then
