@@ -141,6 +141,15 @@ func TestWebapp(t *testing.T) {
 	if p.Name != "webapp-dev" {
 		t.Errorf("VM name %q, want webapp-dev", p.Name)
 	}
+	// The Docker socket reaches the host, so the user allows it first (as
+	// vmhook allow does); it is all the example asks for beyond itself.
+	granted, err := projectvm.Allow(e, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "host socket /var/run/docker.sock, reachable in the guest at " + projectvm.GuestSocketPath("docker.sock", os.Getuid()); !slices.Equal(granted, []string{want}) {
+		t.Errorf("vmhook allow grants %q, want only %q", granted, want)
+	}
 	c := render(t, e, p, dir)
 
 	if len(c.Mounts) == 0 || c.Mounts[0].Location != dir || c.Mounts[0].MountPoint != dir || !c.Mounts[0].Writable {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -269,24 +268,6 @@ func (p *Project) Render(mapping map[int]int) ([]byte, error) {
 	}
 	head := fmt.Sprintf("# vmhook %s inputs=%s output=%s\n", Version, p.inputs().hash(), hashHex(body))
 	return append([]byte(head), body...), nil
-}
-
-// ConfigCurrent reports whether the config file on disk was generated from
-// the project's current inputs and not edited since. It reads one file and
-// allocates no ports, so it is the cheap check for every `use vm`.
-func (p *Project) ConfigCurrent() (current bool, handEdited bool, err error) {
-	data, err := os.ReadFile(p.ConfigPath)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, false, nil
-	}
-	if err != nil {
-		return false, false, fmt.Errorf("read config: %w", err)
-	}
-	if HandEdited(data) {
-		return false, true, nil
-	}
-	h, _, _ := ParseConfig(data)
-	return h.Inputs == p.inputs().hash(), false, nil
 }
 
 // PortMapping reads the guest→host port mapping recorded in a config file.

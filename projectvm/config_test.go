@@ -56,6 +56,10 @@ func TestGeneratedConfigsPassRealValidate(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", name, err)
 		}
+		// The socket reaches the host: the user allows it first.
+		if _, err := Allow(e, p); err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
 		if _, err := p.WriteConfig(context.Background(), e); err != nil {
 			t.Fatalf("%q: %v", name, err)
 		}
@@ -149,8 +153,15 @@ func TestWriteConfigKeepsHandEdits(t *testing.T) {
 	os.WriteFile(p.ConfigPath, []byte(edited), 0o644)
 	os.WriteFile(filepath.Join(dir, ProjectFile), []byte("cpus: 3\n"), 0o644)
 	p, _ = OpenProject(e, dir, Flags{})
-	if r, _ := p.WriteConfig(ctx, e); r.Result != ConfigHandEdited {
-		t.Fatalf("after hand edit: %v", r.Result)
+	var ce *ConsentError
+	if r, err := p.WriteConfig(ctx, e); r.Result != ConfigHandEdited || !errors.As(err, &ce) {
+		t.Fatalf("after hand edit: %v, %v; want it left alone, waiting for consent", r.Result, err)
+	}
+	if _, err := Allow(e, p); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := p.WriteConfig(ctx, e); r.Result != ConfigHandEdited || err != nil {
+		t.Fatalf("after allow: %v, %v", r.Result, err)
 	}
 	if now, _ := os.ReadFile(p.ConfigPath); string(now) != edited {
 		t.Fatal("hand-edited config was changed")

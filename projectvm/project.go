@@ -62,6 +62,21 @@ func (e Env) VMDefinition(name string) string {
 // LockDir holds vmhook's lock files.
 func (e Env) LockDir() string { return filepath.Join(e.StateHome, "vmhook", "locks") }
 
+// ProjectStateDir holds vmhook's records of one project on this machine (the
+// config it wrote, the user's consent, remembered flags), keyed by the
+// project's real path.
+func (e Env) ProjectStateDir(owner string) string {
+	return filepath.Join(e.StateHome, "vmhook", "projects", hashHex([]byte(owner)))
+}
+
+// TrustStamp is touched whenever the user allows or revokes a project, so
+// `use vm` (which watches it) runs vmhook again.
+func (e Env) TrustStamp() string { return filepath.Join(e.StateHome, "vmhook", "trust-changed") }
+
+// UseCacheDir holds the answers `use vm` reuses while nothing changed. It is
+// vmhook's own directory: a project cannot plant a cache there.
+func (e Env) UseCacheDir() string { return filepath.Join(e.StateHome, "vmhook", "use-vm") }
+
 // InstanceDir is Lima's directory for instance name.
 func (e Env) InstanceDir(name string) string { return filepath.Join(e.LimaHome, name) }
 
@@ -75,6 +90,8 @@ type Project struct {
 	ConfigPath string
 	// SettingsPath is vmhook.yaml (or the named VM definition).
 	SettingsPath string
+	// StateDir holds vmhook's records of the project (Env.ProjectStateDir).
+	StateDir string
 	// Named marks a persistent, user-level VM.
 	Named    bool
 	Settings Settings
@@ -97,7 +114,9 @@ func FindProjectDir(dir string) (string, bool) {
 }
 
 // OpenProject resolves the project in dir: its name (never one owned by
-// another directory) and its layered settings.
+// another directory) and its layered settings. The project is its real
+// directory, with every symbolic link resolved, so one directory has one VM
+// however it is reached.
 func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -105,6 +124,12 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 	}
 	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
 		return nil, fmt.Errorf("project directory %q does not exist", abs)
+	}
+	if abs, err = filepath.EvalSymlinks(abs); err != nil {
+		return nil, fmt.Errorf("resolve project directory %q: %w", dir, err)
+	}
+	if hasTemplate(abs) {
+		return nil, fmt.Errorf("project directory %q holds \"{{\", which Lima would expand as a template in the mount; rename the directory", abs)
 	}
 	name, err := ResolveName(e, abs)
 	if err != nil {
@@ -115,6 +140,7 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 		Name:         name,
 		ConfigPath:   filepath.Join(abs, ".lima", "config.yaml"),
 		SettingsPath: filepath.Join(abs, ProjectFile),
+		StateDir:     e.ProjectStateDir(abs),
 		Host:         e.Host,
 	}
 	p.Settings, err = LoadSettings(Sources{
@@ -128,7 +154,7 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Settings.CheckMounts(abs, p.SettingsPath); err != nil {
+	if err := p.Settings.CheckMounts(e.Home, p.SettingsPath); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -153,6 +179,7 @@ func OpenNamed(e Env, name string, flags Flags) (*Project, error) {
 		Name:         name,
 		ConfigPath:   filepath.Join(e.StateHome, "vmhook", "vms", name, "lima.yaml"),
 		SettingsPath: def,
+		StateDir:     filepath.Join(e.StateHome, "vmhook", "vms", name),
 		Named:        true,
 		Host:         e.Host,
 	}
@@ -161,7 +188,11 @@ func OpenNamed(e Env, name string, flags Flags) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A named VM is the user's own machine: its mounts are theirs to choose.
+	// A named VM is the user's own machine: its mounts are theirs to choose,
+	// but its paths are checked as a project's are.
+	if err := p.Settings.CheckMounts(e.Home, def); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -180,35 +211,44 @@ type WriteResult struct {
 }
 
 // WriteConfig renders the project's config when its inputs changed and the
-// file on disk is still what vmhook wrote. Host ports are allocated under the
-// global ports lock. A hand-edited file is never touched.
+// file on disk is the one vmhook last wrote here. Host ports are allocated
+// under the global ports lock. A config vmhook did not write on this machine
+// (edited by hand, or committed) is never touched, and used only with the
+// user's consent; neither is a config that reaches the host (see Needs). A
+// *ConsentError says what is held back: nothing is written then.
 func (p *Project) WriteConfig(ctx context.Context, e Env) (WriteResult, error) {
-	current, handEdited, err := p.ConfigCurrent()
+	if err := p.checkLimaDir(false); err != nil {
+		return WriteResult{}, err
+	}
+	st, err := p.configState(e)
 	if err != nil {
 		return WriteResult{}, err
 	}
-	if handEdited {
-		return WriteResult{Result: ConfigHandEdited}, nil
+	if st.result != ConfigWritten {
+		return WriteResult{Result: st.result}, p.checkConsent(st.needs)
 	}
-	if current {
-		return WriteResult{Result: ConfigUnchanged}, nil
+	needs, err := p.renderNeeds(e)
+	if err != nil {
+		return WriteResult{}, err
+	}
+	if err := p.checkConsent(needs); err != nil {
+		return WriteResult{}, err
 	}
 	var res WriteResult
 	err = withLock(ctx, filepath.Join(e.LockDir(), "ports.lock"), nil, func() error {
 		// Re-check under the lock: another process may have just written it.
-		current, handEdited, err := p.ConfigCurrent()
+		st, err := p.configState(e)
 		if err != nil {
 			return err
 		}
-		if handEdited {
-			res.Result = ConfigHandEdited
-			return nil
+		if st.result != ConfigWritten {
+			res.Result = st.result
+			return p.checkConsent(st.needs)
 		}
-		if current {
-			res.Result = ConfigUnchanged
-			return nil
+		var previous map[int]int
+		if st.ours {
+			previous, _ = PortMapping(p.ConfigPath)
 		}
-		previous, _ := PortMapping(p.ConfigPath)
 		reg, err := loadPortRegistry(e)
 		if err != nil {
 			return err
@@ -221,10 +261,14 @@ func (p *Project) WriteConfig(ctx context.Context, e Env) (WriteResult, error) {
 		if err != nil {
 			return err
 		}
-		if err := os.MkdirAll(filepath.Dir(p.ConfigPath), 0o755); err != nil {
-			return fmt.Errorf("create %q: %w", filepath.Dir(p.ConfigPath), err)
+		if err := p.checkLimaDir(true); err != nil {
+			return err
 		}
 		if err := writeFileAtomic(p.ConfigPath, data, 0o644); err != nil {
+			return err
+		}
+		rec := writtenRecord{Project: p.Owner(), Output: fullHash(data), User: userConfigHash(e), Needs: needs}
+		if err := writeJSON(p.writtenPath(), rec); err != nil {
 			return err
 		}
 		if err := reg.save(); err != nil {
@@ -236,8 +280,55 @@ func (p *Project) WriteConfig(ctx context.Context, e Env) (WriteResult, error) {
 	return res, err
 }
 
+// configState is what vmhook makes of the config file on disk.
+type configState struct {
+	// result is ConfigUnchanged for vmhook's current file, ConfigHandEdited
+	// for a file vmhook did not write here, and ConfigWritten for one that
+	// must be (re)written.
+	result ConfigResult
+	// ours is set when vmhook wrote the file on disk, on this machine.
+	ours bool
+	// needs lists what the file asks for that needs consent (for a
+	// current or hand-edited file).
+	needs []string
+}
+
+// configState reads the config file without following links and tells
+// vmhook's own, current file from one to regenerate and one it did not
+// write. A file with vmhook's header that vmhook did not record writing (a
+// copy committed elsewhere, or from an older vmhook) is regenerated: its
+// header proves nothing, and it holds nothing but what vmhook generates.
+func (p *Project) configState(e Env) (configState, error) {
+	data, err := readNoFollow(p.ConfigPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return configState{result: ConfigWritten}, nil
+	}
+	if err != nil {
+		return configState{}, err
+	}
+	var rec writtenRecord
+	readJSON(p.writtenPath(), &rec)
+	if rec.Project == p.Owner() && rec.Output == fullHash(data) {
+		h, _, _ := ParseConfig(data)
+		if h.Inputs == p.inputs().hash() && rec.User == userConfigHash(e) {
+			return configState{result: ConfigUnchanged, ours: true, needs: rec.Needs}, nil
+		}
+		return configState{result: ConfigWritten, ours: true}, nil
+	}
+	if !HandEdited(data) {
+		return configState{result: ConfigWritten}, nil
+	}
+	needs, err := p.needs(e, data, false)
+	if err != nil {
+		return configState{}, err
+	}
+	return configState{result: ConfigHandEdited, needs: needs}, nil
+}
+
 // flagsFile remembers the settings flags of the last `use vm` or `config`.
-func (p *Project) flagsFile() string { return filepath.Join(filepath.Dir(p.ConfigPath), "flags.json") }
+// It is vmhook's record, outside the project: a committed file must not pick
+// flags.
+func (p *Project) flagsFile() string { return filepath.Join(p.StateDir, "flags.json") }
 
 // SaveFlags remembers flags (removing the record when there are none).
 func SaveFlags(p *Project, f Flags) error {
@@ -252,10 +343,10 @@ func SaveFlags(p *Project, f Flags) error {
 	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("remember flags: %w", err)
 	}
-	return writeFileAtomic(path, data, 0o644)
+	return writeFileAtomic(path, data, 0o600)
 }
 
 // LoadFlags returns the remembered flags, if any.

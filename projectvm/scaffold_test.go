@@ -367,6 +367,11 @@ func TestScaffoldSettingsAreValid(t *testing.T) {
 					}
 				} else {
 					checkExampleSettings(t, name, p.Settings)
+					// The socket, agent and image reach the host: the user
+					// allows them, as `vmhook allow` does.
+					if _, err := Allow(e, p); err != nil {
+						t.Fatal(err)
+					}
 				}
 				if _, err := p.WriteConfig(context.Background(), e); err != nil {
 					t.Fatal(err)

@@ -542,10 +542,15 @@ func (s *Settings) apply(pl *parsedLayer) error {
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// isSSHDir reports whether mounting p would expose the ssh keys: p is
+// ~/.ssh, inside it, or holds it (such as ~ or /).
 func isSSHDir(home, p string) bool {
+	if home == "" {
+		return false
+	}
 	p = filepath.Clean(expandHome(home, p))
 	ssh := filepath.Join(home, ".ssh")
-	return home != "" && (p == ssh || strings.HasPrefix(p, ssh+string(filepath.Separator)) || p == home)
+	return within(p, ssh) || within(ssh, p) || within(realPath(ssh), p)
 }
 
 // resolvePaths makes mount and socket paths absolute: relative to dir for a
@@ -584,29 +589,53 @@ func (pl *parsedLayer) resolvePaths(dir string) error {
 	return nil
 }
 
-// CheckMounts refuses project mounts outside the project unless the user
-// config allows them; user-config mounts are always allowed.
-func (s *Settings) CheckMounts(projectDir string, source string) error {
-	for i, m := range s.Mounts {
-		if within(m.Location, projectDir) {
-			continue
+// CheckMounts resolves the host paths in s and refuses the ones vmhook will
+// never emit into a Lima config: a path Lima would expand as a template, and
+// a mount that holds the ssh keys, even through a symbolic link. Each mount
+// location becomes its real path, so what the user allows is what Lima
+// mounts. Whether a mount outside the project may be used is decided on the
+// rendered config (see Project.Needs), not here.
+func (s *Settings) CheckMounts(home, source string) error {
+	bad := func(field, format string, args ...any) error {
+		return &SettingsError{Source: source, Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	const template = "%q holds \"{{\", which Lima would expand as a template; rename it or leave it out"
+	for i := range s.Mounts {
+		m := &s.Mounts[i]
+		field := fmt.Sprintf("mounts[%d]", i)
+		if hasTemplate(m.Location) {
+			return bad(field, template, m.Location)
 		}
-		ok := false
-		for _, a := range s.AllowMounts {
-			if within(m.Location, a) {
-				ok = true
-				break
+		real := realPath(m.Location)
+		if isSSHDir(home, real) {
+			return bad(field, "%q would expose your ssh keys; use forwardAgent: true instead", m.Location)
+		}
+		if hasTemplate(real) {
+			return bad(field, template, real)
+		}
+		m.Location = real
+	}
+	for i, a := range s.AllowMounts {
+		s.AllowMounts[i] = realPath(a)
+	}
+	for i, so := range s.Sockets {
+		for _, p := range []string{so.Host, so.Guest} {
+			if hasTemplate(p) {
+				return bad(fmt.Sprintf("sockets[%d]", i), template, p)
 			}
 		}
-		if !ok {
-			return &SettingsError{Source: source, Field: "mounts", Msg: fmt.Sprintf("mounts[%d]: %q is outside the project; add it to allowMounts in your user config to permit it", i, m.Location)}
-		}
+	}
+	if hasTemplate(s.Image.Location) {
+		return bad("image", template, s.Image.Location)
 	}
 	return nil
 }
 
 func within(p, dir string) bool {
 	p, dir = filepath.Clean(p), filepath.Clean(dir)
+	if dir == string(filepath.Separator) {
+		return filepath.IsAbs(p)
+	}
 	return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator))
 }
 

@@ -236,6 +236,62 @@ func TestUseVMCache(t *testing.T) {
 	if n := count(); n != 6 {
 		t.Fatalf("after the config changed: %d runs", n)
 	}
+
+	// test that a change of consent (vmhook allow or deny, of any project,
+	// marks it) runs vmhook again
+	touchNow(t, filepath.Join(w.home, ".local", "state", "vmhook", "trust-changed"), "now\n")
+	load(w.env)
+	if n := count(); n != 7 {
+		t.Fatalf("after vmhook deny: %d runs", n)
+	}
+	w.noVMCalls()
+}
+
+// TestUseVMConsent: under the real direnv, a project asking for host access
+// the user has not allowed exports no VM and says so in one line with the
+// command to run; vmhook allow makes direnv load it on the next prompt, and
+// a later change of vmhook.yaml asks again.
+func TestUseVMConsent(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	yaml := filepath.Join(w.project, "vmhook.yaml")
+	w.write(yaml, "sockets: [{host: /var/run/docker.sock, guest: docker.sock, env: DOCKER_HOST}]\n")
+	w.allow()
+
+	// test that nothing is exported and one line says what to run
+	changes, stderr := w.export(w.env)
+	if v := changes["VMHOOK_VM"]; v != nil {
+		t.Errorf("VMHOOK_VM = %q without consent", *v)
+	}
+	var lines []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, "vmhook") {
+			lines = append(lines, l)
+		}
+	}
+	want := "vmhook: " + w.project + " asks for host access you have not allowed, held back: host socket /var/run/docker.sock, reachable in the guest at "
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], want) || !strings.HasSuffix(lines[0], "run: vmhook allow --project "+w.project) {
+		t.Errorf("want one line %q…, got:\n%s", want, stderr)
+	}
+	loaded := apply(w.env, changes)
+
+	// test that vmhook allow reloads and exports the VM
+	time.Sleep(10 * time.Millisecond)
+	if _, stderr, err := w.runIn(w.project, nil, vmhookBin, "allow"); err != nil {
+		t.Fatalf("vmhook allow: %v\n%s", err, stderr)
+	}
+	changes, stderr = w.export(loaded)
+	if v := changes["VMHOOK_VM"]; v == nil || *v != w.vm {
+		t.Fatalf("VMHOOK_VM = %v after vmhook allow, want %q\n%s", deref(v), w.vm, stderr)
+	}
+	loaded = apply(loaded, changes)
+
+	// test that a changed vmhook.yaml asks again and unloads the VM
+	touchLater(t, yaml, "sockets: [{host: /var/run/docker.sock, guest: docker.sock}]\nforwardAgent: true\n")
+	changes, stderr = w.export(loaded)
+	if v, ok := changes["VMHOOK_VM"]; !ok || v != nil || !strings.Contains(stderr, "changed since you allowed it") {
+		t.Errorf("after vmhook.yaml changed: VMHOOK_VM %v (changed: %v)\n%s", deref(v), ok, stderr)
+	}
 	w.noVMCalls()
 }
 

@@ -18,7 +18,9 @@
 #
 # It never starts or enters the VM (direnv captures an .envrc's output and
 # would hang): the shell hook (`vmhook init`) enters it at the next prompt.
-# Flags override vmhook.yaml for this directory.
+# Flags override vmhook.yaml for this directory. A project that asks for
+# something of the host (a mount outside it, a host socket, the ssh agent,
+# …) gets no VM until you run `vmhook allow`, which direnv then notices.
 #
 # Example:
 #
@@ -29,25 +31,35 @@
 #   use vm --cpus 8 --memory 8GiB --port 5173
 #
 use_vm() {
-  local bin exports key cache user_config
+  local bin exports key cache user_config state status
   user_config=${XDG_CONFIG_HOME:-$HOME/.config}/vmhook/config.yaml
-  # Watched first, so that fixing a broken vmhook.yaml reloads too.
-  watch_file "$PWD/vmhook.yaml" "$user_config"
+  state=${XDG_STATE_HOME:-$HOME/.local/state}/vmhook
+  # Watched first, so that fixing a broken vmhook.yaml reloads too; vmhook
+  # allow and deny touch trust-changed, so consent given reloads as well.
+  watch_file "$PWD/vmhook.yaml" "$user_config" "$state/trust-changed"
   _vmhook_bin || return 1
   bin=$REPLY
   # Everything vmhook's answer depends on besides the files checked below.
   printf -v key '%q ' v1 "$bin" "$PWD" "${HOME-}" "${LIMA_HOME-}" "${XDG_CONFIG_HOME-}" \
     "${XDG_STATE_HOME-}" "${VM_CPUS-}" "${VM_MEMORY-}" "${VM_DISK-}" "${VM_PORTS-}" "${VM_IMAGE-}" "$@"
-  cache=$PWD/.lima/use-vm.cache
-  if ! _vmhook_cached "$cache" "$key" "$user_config" "$bin"; then
-    # vmhook prints its own error line on stderr, which direnv shows.
-    if ! exports=$("$bin" use "$@"); then
-      log_error "vmhook: use vm failed; no VM for this directory until the error above is fixed"
+  # The last answer lives in vmhook's state directory, one file per
+  # directory, never in the project: a file there may come from anyone.
+  _vmhook_cache_path "$state"
+  cache=$REPLY
+  if ! _vmhook_cached "$cache" "$key" "$user_config" "$bin" "$state/trust-changed"; then
+    # Written so that set -e, which an .envrc may turn on, keeps the status.
+    if exports=$("$bin" use "$@"); then status=0; else status=$?; fi
+    if ((status != 0)); then
+      # vmhook prints its own error line on stderr, which direnv shows; 3
+      # means host access waits for `vmhook allow`, which that line says.
+      ((status == 3)) || log_error "vmhook: use vm failed; no VM for this directory until the error above is fixed"
       return 1
     fi
     eval "$exports"
     # One write, read back only while nothing it depends on has changed.
-    printf '# %s\n%s\n' "$key" "$exports" >"$cache" 2>/dev/null || true
+    if [[ -n $cache ]]; then
+      printf '# %s\n%s\n' "$key" "$exports" >"$cache" 2>/dev/null || true
+    fi
   fi
   if [[ -n ${VMHOOK_PROJECT-} && $VMHOOK_PROJECT != "$PWD" ]]; then
     watch_file "$VMHOOK_PROJECT/vmhook.yaml"
@@ -55,20 +67,37 @@ use_vm() {
   log_status "vmhook: VM ${VMHOOK_VM-}"
 }
 
-# Usage: _vmhook_cached CACHE KEY USER_CONFIG BIN
+# Usage: _vmhook_cache_path STATE_DIR
+#
+# Sets REPLY to the file holding the last answer of `vmhook use` for $PWD,
+# in vmhook's state directory (vmhook use creates the use-vm directory): the
+# path with % and / escaped. REPLY is empty when the name would be too long
+# for a file name; then vmhook runs every time. Builtins only.
+_vmhook_cache_path() {
+  local name=${PWD//\%/%25}
+  name=${name//\//%2F}
+  REPLY=
+  if ((${#name} <= 240)); then
+    REPLY=$1/use-vm/$name
+  fi
+}
+
+# Usage: _vmhook_cached CACHE KEY USER_CONFIG BIN TRUST_STAMP
 #
 # Loads the exports of the last `vmhook use` from CACHE when it was made with
 # the same KEY and none of vmhook.yaml, the user defaults, the generated
-# config and the vmhook binary is newer: then vmhook would change nothing and print
-# the same, and the .envrc load spawns no process for it. Builtins only.
+# config, the vmhook binary and the record of the last `vmhook allow` or
+# `deny` is newer: then vmhook would change nothing and print the same, and
+# the .envrc load spawns no process for it. Builtins only.
 _vmhook_cached() {
   local first
-  [[ -f $1 && -f $PWD/.lima/config.yaml ]] || return 1
+  [[ -n $1 && -f $1 && -f $PWD/.lima/config.yaml ]] || return 1
   # "Not newer than the cache": file times are coarse (a few ms), so the
   # config vmhook just wrote often has the cache's very mtime.
-  [[ ! $PWD/vmhook.yaml -nt $1 && ! $3 -nt $1 && ! $PWD/.lima/config.yaml -nt $1 && ! $4 -nt $1 ]] || return 1
+  [[ ! $PWD/vmhook.yaml -nt $1 && ! $3 -nt $1 && ! $PWD/.lima/config.yaml -nt $1 && ! $4 -nt $1 && ! $5 -nt $1 ]] || return 1
   IFS= read -r first <"$1" || return 1
   [[ $first == "# $2" ]] || return 1
+  # The cache is vmhook's own file, outside the project.
   # shellcheck disable=SC1090
   source "$1"
 }

@@ -211,9 +211,12 @@ func (r *rt) openProject(c *cli.Context, env projectvm.Env, flags projectvm.Flag
 
 // prepare opens the project and brings its generated config up to date,
 // warning once when the config was edited by hand.
-// Settings flags given to `use vm` or `config` are remembered beside the
-// config (persist), so other commands regenerate the same config rather than
+// Settings flags given to `use vm` or `config` are remembered in vmhook's
+// state (persist), so other commands regenerate the same config rather than
 // flip it back and forth.
+// A project whose host access the user has not allowed fails with one line
+// saying what is held back and how to allow it (exit code exitConsent),
+// except for the commands in consentOptional.
 func (r *rt) prepare(c *cli.Context, flags projectvm.Flags, persist bool) (projectvm.Env, *projectvm.Project, error) {
 	env, err := r.env()
 	if err != nil {
@@ -235,7 +238,16 @@ func (r *rt) prepare(c *cli.Context, flags projectvm.Flags, persist bool) (proje
 		}
 	}
 	res, err := p.WriteConfig(c.Context, env)
-	if err != nil {
+	var ce *projectvm.ConsentError
+	switch {
+	case errors.As(err, &ce) && slices.Contains(consentOptional, c.Command.Name):
+		if c.Command.Name == "status" {
+			r.say.line("%v", err)
+		}
+		return env, p, nil
+	case errors.As(err, &ce):
+		return env, nil, &exitError{code: exitConsent, msg: err.Error()}
+	case err != nil:
 		return env, nil, err
 	}
 	if res.Result == projectvm.ConfigHandEdited {
@@ -243,6 +255,15 @@ func (r *rt) prepare(c *cli.Context, flags projectvm.Flags, persist bool) (proje
 	}
 	return env, p, nil
 }
+
+// exitConsent is the exit code of a command held back because the project
+// asks for host access the user has not allowed; `use vm` tells it from
+// other failures, since vmhook's one line already says what to do.
+const exitConsent = 3
+
+// consentOptional are the commands that work while a project waits for
+// consent: they neither use its config nor start its VM.
+var consentOptional = []string{"status", "stop", "destroy"}
 
 func reopen(env projectvm.Env, p *projectvm.Project, flags projectvm.Flags) (*projectvm.Project, error) {
 	if p.Named {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -33,13 +34,26 @@ func useCommands(r *rt) []*cli.Command {
 					return err
 				}
 			}
-			_, p, err := r.prepare(c, flagsFrom(c), true)
+			// The directory as it was reached: the shell hook compares it
+			// with $PWD. The VM is that of its real path.
+			dir, err := filepath.Abs(c.String("project"))
 			if err != nil {
 				return err
 			}
+			env, p, err := r.prepare(c, flagsFrom(c), true)
+			if err != nil {
+				return err
+			}
+			if p.Named {
+				dir = p.Dir
+			}
+			// use vm keeps its answer here while nothing changes.
+			if err := os.MkdirAll(env.UseCacheDir(), 0o700); err != nil {
+				return fmt.Errorf("create %q: %w", env.UseCacheDir(), err)
+			}
 			for _, kv := range [][2]string{
 				{"VMHOOK_VM", p.Name},
-				{"VMHOOK_PROJECT", p.Dir},
+				{"VMHOOK_PROJECT", dir},
 				{"SYSINIT_VM_ENABLED", "1"},
 				{"SYSINIT_VM_NAME", p.Name},
 			} {
