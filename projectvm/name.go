@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -132,22 +133,55 @@ var ErrNotOwned = errors.New("VM belongs to another project")
 // directory that created the instance.
 const ownerFile = "vmhook-owner"
 
+// ownerHeader starts an owner record. The directory follows on the next line
+// as a Go-quoted string, which carries any byte sequence (trailing blanks,
+// newlines, invalid UTF-8) exactly.
+const ownerHeader = "vmhook-owner 2\n"
+
+// encodeOwner is the content of an owner record or a name reservation.
+func encodeOwner(dir string) []byte {
+	return []byte(ownerHeader + strconv.Quote(dir) + "\n")
+}
+
+// decodeOwner reads what encodeOwner wrote. A record without the header is
+// from an earlier version, which wrote the directory and one newline.
+func decodeOwner(b []byte) (string, error) {
+	s := string(b)
+	rest, ok := strings.CutPrefix(s, ownerHeader)
+	if !ok {
+		if strings.HasPrefix(s, "vmhook-owner ") {
+			return "", errors.New("unknown record version; a newer vmhook wrote it")
+		}
+		return strings.TrimSuffix(s, "\n"), nil
+	}
+	dir, err := strconv.Unquote(strings.TrimSuffix(rest, "\n"))
+	if err != nil || dir == "" {
+		return "", errors.New("damaged record")
+	}
+	return dir, nil
+}
+
 // ReadOwner returns the project directory recorded in the instance directory
 // instDir, or "" when there is none.
 func ReadOwner(instDir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(instDir, ownerFile))
+	path := filepath.Join(instDir, ownerFile)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("read owner of %q: %w", instDir, err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	owner, err := decodeOwner(b)
+	if err != nil {
+		return "", fmt.Errorf("read owner of %q: %w; delete %q if the VM is yours", instDir, err, path)
+	}
+	return owner, nil
 }
 
 // WriteOwner records dir as the owner of the instance directory instDir.
 func WriteOwner(instDir, dir string) error {
-	return writeFileAtomic(filepath.Join(instDir, ownerFile), []byte(dir+"\n"), 0o644)
+	return writeFileAtomic(filepath.Join(instDir, ownerFile), encodeOwner(dir), 0o644)
 }
 
 // claimPath is vmhook's reservation of a name, written before limactl
@@ -169,10 +203,17 @@ func ownerOf(e Env, name string) (owner string, exists bool, err error) {
 		return owner, exists, err
 	}
 	b, err := os.ReadFile(claimPath(e.StateHome, name))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) {
+		return "", exists, nil
+	}
+	if err != nil {
 		return "", exists, fmt.Errorf("read claim on %q: %w", name, err)
 	}
-	return strings.TrimSpace(string(b)), exists, nil
+	owner, err = decodeOwner(b)
+	if err != nil {
+		return "", exists, fmt.Errorf("read claim on %q: %w", name, err)
+	}
+	return owner, exists, nil
 }
 
 // ResolveName picks the VM name of the project dir: the base name unless it
@@ -214,7 +255,7 @@ func claimName(e Env, name, owner string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("claim VM name: %w", err)
 	}
-	return writeFileAtomic(path, []byte(owner+"\n"), 0o644)
+	return writeFileAtomic(path, encodeOwner(owner), 0o644)
 }
 
 // releaseName drops vmhook's reservation of name.

@@ -192,3 +192,41 @@ func localImageConfig(t *testing.T, lima *limatest.Lima) string {
 	lima.Chown(dir)
 	return cfg
 }
+
+// TestOwnerRecordIsExact round-trips directory names that trimming or a
+// text encoding would change.
+func TestOwnerRecordIsExact(t *testing.T) {
+	dirs := []string{"/p/api", "/p/api ", "/p/api\t", "/p/api\n", "/p/a\nb", "/p/\xff\xfe", " /p/lead", "/p/\"q\"\\", "vm:/c/vms/x.yaml", "/p/api\r\n"}
+	for _, d := range dirs {
+		inst := t.TempDir()
+		if err := WriteOwner(inst, d); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadOwner(inst)
+		if err != nil {
+			t.Fatalf("%q: %v", d, err)
+		}
+		if got != d {
+			t.Errorf("owner %q read back as %q", d, got)
+		}
+	}
+}
+
+// TestOwnerRecordOldFormat reads the records of earlier versions: the
+// directory and a newline.
+func TestOwnerRecordOldFormat(t *testing.T) {
+	inst := t.TempDir()
+	if err := os.WriteFile(filepath.Join(inst, ownerFile), []byte("/p/api \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadOwner(inst); err != nil || got != "/p/api " {
+		t.Fatalf("old record read as %q, %v", got, err)
+	}
+	// A record that is neither is an error, not an owner.
+	if err := os.WriteFile(filepath.Join(inst, ownerFile), []byte("vmhook-owner 9\n\"x\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadOwner(inst); err == nil {
+		t.Fatalf("unknown record version read as %q", got)
+	}
+}
