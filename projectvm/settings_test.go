@@ -1,11 +1,13 @@
 package projectvm
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSettingsLayers(t *testing.T) {
@@ -27,7 +29,7 @@ func TestSettingsLayers(t *testing.T) {
 		{"env ports replace project ports", "", "ports: [3000]\n", []string{"VM_PORTS=8080, 9090"}, Flags{}, func(s Settings) (any, any) { return s.Ports, []int{8080, 9090} }},
 		{"flag ports replace env ports", "", "", []string{"VM_PORTS=8080"}, Flags{Ports: []string{"5173", "3000,4000"}}, func(s Settings) (any, any) { return s.Ports, []int{5173, 3000, 4000} }},
 		{"env image", "", "image: /a.img\n", []string{"VM_IMAGE=/b.img"}, Flags{}, func(s Settings) (any, any) { return s.Image.Location, "/b.img" }},
-		{"image mapping with digest", "", "image: {location: /a.img, digest: 'sha256:abcd'}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image, Image{"/a.img", "sha256:abcd"} }},
+		{"image mapping with digest", "", "image: {location: /a.img, digest: 'sha256:" + strings.Repeat("ab", 32) + "'}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image, Image{"/a.img", "sha256:" + strings.Repeat("ab", 32)} }},
 		{"relative image is the project's", "", "image: img/disk.qcow2\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image.Location, "/proj/img/disk.qcow2" }},
 		{"env maps merge by key", "env: {A: u, B: u}\n", "env: {B: p}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Env, map[string]string{"A": "u", "B": "p"} }},
 		{"lima maps merge deeply", "lima: {ssh: {forwardX11: true}}\n", "lima: {ssh: {forwardX11Trusted: true}}\n", nil, Flags{}, func(s Settings) (any, any) {
@@ -94,6 +96,26 @@ func TestSettingsErrors(t *testing.T) {
 		{"", []string{"VM_CPUS=x"}, Flags{}, `environment VM_CPUS: cpus: "x" is not a whole number`},
 		{"", []string{"VM_MEMORY=huge"}, Flags{}, `environment VM_MEMORY: memory: "huge" is not a size`},
 		{"", nil, Flags{Ports: []string{"99999"}}, "flag --port: ports[0]: 99999 is not a port number"},
+		{"cpus: 1.5\n", nil, Flags{}, `vmhook.yaml:1: cpus: must be a whole number, got "1.5"`},
+		{"cpus: '2'\n", nil, Flags{}, `vmhook.yaml:1: cpus: must be a whole number, got "2"`},
+		{"ports: [3000, 80.5]\n", nil, Flags{}, `vmhook.yaml:1: ports[1]: must be a whole number, got "80.5"`},
+		{"ports:\n- 3000\n- [1]\n", nil, Flags{}, `vmhook.yaml:3: ports[1]: must be a whole number`},
+		{"mounts: ['']\n", nil, Flags{}, "vmhook.yaml:1: mounts[0]: location must not be empty"},
+		{"mounts:\n- data\n- {location: ' '}\n", nil, Flags{}, "vmhook.yaml:3: mounts[1]: location must not be empty"},
+		{"mounts: ['.']\n", nil, Flags{}, `vmhook.yaml:1: mounts[0]: "." is the project directory, which is mounted writable already; list a directory inside it`},
+		{"mounts: [data/..]\n", nil, Flags{}, `mounts[0]: "data/.." is the project directory`},
+		{"cpus: 1\nmemory: 4GiB\ncpus: 2\n", nil, Flags{}, "vmhook.yaml:3: cpus: is given twice (first on line 1)"},
+		{"env:\n  A: x\n  A: y\n", nil, Flags{}, "vmhook.yaml:3: env.A: is given twice (first on line 2)"},
+		{"lima:\n  ssh:\n    forwardX11: true\n    forwardX11: false\n", nil, Flags{}, "vmhook.yaml:4: lima.ssh.forwardX11: is given twice (first on line 3)"},
+		{"cpus: 1\n---\ncpus: 2\n", nil, Flags{}, "vmhook.yaml:3: holds a second YAML document; a settings file is one document"},
+		{"cpus: 1\n---\n", nil, Flags{}, "holds a second YAML document"},
+		{"image: {location: /a.img, digest: 'sha256:abcd'}\n", nil, Flags{}, `vmhook.yaml:1: image: digest "sha256:abcd" must look like sha256:<hex> (64 hex digits; sha512: 128)`},
+		{"image: {location: /a.img, digest: 'sha512:" + strings.Repeat("a", 64) + "'}\n", nil, Flags{}, `image: digest "sha512:aaaa`},
+		{"env: {A: [1]}\n", nil, Flags{}, `vmhook.yaml:1: env.A: must be a single value`},
+		{"env:\n" + strings.Repeat("  K: v\n", 2), nil, Flags{}, "vmhook.yaml:3: env.K: is given twice"},
+		{"env: {" + manyKeys(1001) + "}\n", nil, Flags{}, "vmhook.yaml:1: env: has 1001 variables; at most 1000 are allowed"},
+		{"lima:\n  x: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n", nil, Flags{}, "vmhook.yaml:2: lima.x: nests deeper than 32 levels"},
+		{"# " + strings.Repeat("x", 2<<20) + "\n", nil, Flags{}, "vmhook.yaml: is larger than 1 MiB; a settings file may hold at most 1 MiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -111,5 +133,32 @@ func TestSettingsErrors(t *testing.T) {
 				t.Fatalf("error is not one line: %q", err)
 			}
 		})
+	}
+}
+
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "K%d: v, ", i)
+	}
+	return strings.TrimSuffix(b.String(), ", ")
+}
+
+// TestSettingsHostileSizeIsCheap makes sure a file at the limits is read in
+// well under a second: 40,000 environment keys used to take seconds.
+func TestSettingsHostileSizeIsCheap(t *testing.T) {
+	for _, data := range []string{
+		"env: {" + manyKeys(40000) + "}\n",
+		"env:\n" + strings.ReplaceAll(manyKeys(900), ", ", "\n") + "\n",
+		"lima: {" + strings.ReplaceAll(manyKeys(40000), "K", "k") + "}\n",
+		"lima:\n  x: " + strings.Repeat("[", 6000) + strings.Repeat("]", 6000) + "\n",
+	} {
+		pf := filepath.Join(t.TempDir(), "vmhook.yaml")
+		os.WriteFile(pf, []byte(data), 0o644)
+		start := time.Now()
+		LoadSettings(Sources{ProjectFile: pf, ProjectDir: "/proj"})
+		if d := time.Since(start); d > 500*time.Millisecond {
+			t.Errorf("a %d-byte file took %v", len(data), d)
+		}
 	}
 }
