@@ -73,8 +73,47 @@ func (m *Manager) checkOwner(p *Project) error {
 
 // Ensure makes the project's VM exist and run: created from the generated
 // config if absent, started if stopped, recovered if broken. It is safe to
-// call from many processes at once: only one creates or starts the VM.
+// call from many processes at once: only one creates or starts the VM, and
+// of several projects with one basename, the ones that lose the base name
+// to another take their hashed names (p.Name changes).
 func (m *Manager) Ensure(ctx context.Context, p *Project) error {
+	err := m.ensure(ctx, p)
+	if errors.Is(err, ErrNotOwned) && m.takeHashedName(ctx, p) {
+		return m.ensure(ctx, p)
+	}
+	return err
+}
+
+// takeHashedName moves a project that lost its base name to another project
+// (which created or reserved it since the name was resolved) to its hashed
+// name, and renders its config for that name. It reports whether it did.
+func (m *Manager) takeHashedName(ctx context.Context, p *Project) bool {
+	if p.Named {
+		return false
+	}
+	n, err := DeriveNames(p.Dir, m.Env.LimaHome)
+	if err != nil || p.Name != n.Base || n.Base == n.Hashed {
+		return false
+	}
+	if owner, _, err := ownerOf(m.Env, n.Base); err != nil || owner == p.Owner() || owner == "" && !m.instanceExists(n.Base) {
+		return false
+	}
+	old := p.Name
+	p.Name = n.Hashed
+	if _, err := p.WriteConfig(ctx, m.Env); err != nil {
+		p.Name = old
+		return false
+	}
+	m.notice("%s is another project's VM; this project uses %s", old, p.Name)
+	return true
+}
+
+func (m *Manager) instanceExists(name string) bool {
+	_, err := os.Stat(m.Env.InstanceDir(name))
+	return err == nil
+}
+
+func (m *Manager) ensure(ctx context.Context, p *Project) error {
 	if err := m.checkOwner(p); err != nil {
 		return err
 	}
@@ -225,8 +264,17 @@ func (m *Manager) Drift(p *Project) (Drift, error) {
 
 // Apply brings a changed config to an existing VM: stop, replace the
 // instance's lima.yaml, start (as Colima does). Disk, image, vmType and arch
-// changes are refused: they need destroy and up.
+// changes are refused: they need destroy and up. Like Ensure, a project that
+// lost its base name takes its hashed name.
 func (m *Manager) Apply(ctx context.Context, p *Project) error {
+	err := m.apply(ctx, p)
+	if errors.Is(err, ErrNotOwned) && m.takeHashedName(ctx, p) {
+		return m.apply(ctx, p)
+	}
+	return err
+}
+
+func (m *Manager) apply(ctx context.Context, p *Project) error {
 	if err := m.checkOwner(p); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@
 package projectvm
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -11,8 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
+	"time"
 )
 
 // limaIdentifier is Lima's rule for instance names (pkg/identifiers).
@@ -133,30 +134,29 @@ var ErrNotOwned = errors.New("VM belongs to another project")
 // directory that created the instance.
 const ownerFile = "vmhook-owner"
 
-// ownerHeader starts an owner record. The directory follows on the next line
-// as a Go-quoted string, which carries any byte sequence (trailing blanks,
-// newlines, invalid UTF-8) exactly.
+// ownerHeader starts an owner record. The directory follows, byte for byte
+// to the end of the file (no newline), so trailing blanks, newlines and
+// invalid UTF-8 survive; the file is replaced atomically, never cut short.
 const ownerHeader = "vmhook-owner 2\n"
 
 // encodeOwner is the content of an owner record or a name reservation.
 func encodeOwner(dir string) []byte {
-	return []byte(ownerHeader + strconv.Quote(dir) + "\n")
+	return []byte(ownerHeader + dir)
 }
 
 // decodeOwner reads what encodeOwner wrote. A record without the header is
 // from an earlier version, which wrote the directory and one newline.
 func decodeOwner(b []byte) (string, error) {
 	s := string(b)
-	rest, ok := strings.CutPrefix(s, ownerHeader)
+	dir, ok := strings.CutPrefix(s, ownerHeader)
 	if !ok {
 		if strings.HasPrefix(s, "vmhook-owner ") {
 			return "", errors.New("unknown record version; a newer vmhook wrote it")
 		}
 		return strings.TrimSuffix(s, "\n"), nil
 	}
-	dir, err := strconv.Unquote(strings.TrimSuffix(rest, "\n"))
-	if err != nil || dir == "" {
-		return "", errors.New("damaged record")
+	if dir == "" {
+		return "", errors.New("empty record")
 	}
 	return dir, nil
 }
@@ -219,7 +219,8 @@ func ownerOf(e Env, name string) (owner string, exists bool, err error) {
 // ResolveName picks the VM name of the project dir: the base name unless it
 // is held by another directory (or by an instance vmhook did not create), in
 // which case the hashed name. A name already held by dir wins, so a project
-// keeps its VM when the other project goes away.
+// keeps its VM when the other project goes away. A reservation left by a
+// directory that no longer exists holds nothing.
 func ResolveName(e Env, dir string) (string, error) {
 	n, err := DeriveNames(dir, e.LimaHome)
 	if err != nil {
@@ -232,7 +233,7 @@ func ResolveName(e Env, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if owner == dir || (owner == "" && !exists) {
+	if owner == dir || (!exists && (owner == "" || reservationStale(owner))) {
 		if o, _, _ := ownerOf(e, n.Hashed); o == dir {
 			return n.Hashed, nil
 		}
@@ -241,16 +242,45 @@ func ResolveName(e Env, dir string) (string, error) {
 	return n.Hashed, nil
 }
 
+// reservationStale reports whether a reservation (a name held with no
+// instance behind it) was made by a project directory that is gone.
+func reservationStale(owner string) bool {
+	if strings.HasPrefix(owner, "vm:") {
+		return false
+	}
+	_, err := os.Lstat(owner)
+	return errors.Is(err, os.ErrNotExist)
+}
+
+// namesLockWait bounds the wait for the names lock, which is only held for
+// the few file operations that reserve a name.
+const namesLockWait = 10 * time.Second
+
+func withNamesLock(e Env, fn func() error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), namesLockWait)
+	defer cancel()
+	return withLock(ctx, filepath.Join(e.LockDir(), "names.lock"), nil, fn)
+}
+
 // claimName reserves name for owner before the instance is created. It fails
 // when another owner holds it.
 func claimName(e Env, name, owner string) error {
-	held, _, err := ownerOf(e, name)
-	if err != nil {
-		return err
-	}
-	if held != "" && held != owner {
-		return fmt.Errorf("VM name %q is held by %q; run the command again to pick another name (%w)", name, held, ErrNotOwned)
-	}
+	return withNamesLock(e, func() error {
+		held, exists, err := ownerOf(e, name)
+		if err != nil {
+			return err
+		}
+		if held == owner {
+			return nil
+		}
+		if held != "" && (exists || !reservationStale(held)) {
+			return fmt.Errorf("VM name %q is held by %q; run the command again to pick another name (%w)", name, held, ErrNotOwned)
+		}
+		return writeClaim(e, name, owner)
+	})
+}
+
+func writeClaim(e Env, name, owner string) error {
 	path := claimPath(e.StateHome, name)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("claim VM name: %w", err)

@@ -112,8 +112,13 @@ func TestResolveNameOwnership(t *testing.T) {
 	if n, _ := ResolveName(e, "/x/web"); n == "web-dev" {
 		t.Fatal("took over an instance vmhook did not create")
 	}
-	// A reservation counts before the instance exists.
-	if err := claimName(e, "db-dev", "/x/a/db"); err != nil {
+	// A reservation counts before the instance exists (while its project
+	// directory does).
+	dbA := filepath.Join(root, "a", "db")
+	if err := os.MkdirAll(dbA, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := claimName(e, "db-dev", dbA); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := ResolveName(e, "/x/b/db"); n == "db-dev" {
@@ -121,6 +126,11 @@ func TestResolveNameOwnership(t *testing.T) {
 	}
 	if err := claimName(e, "db-dev", "/x/b/db"); err == nil {
 		t.Fatal("claimed a name another project holds")
+	}
+	// A reservation by a directory that is gone is taken over.
+	os.RemoveAll(dbA)
+	if n, _ := ResolveName(e, "/x/b/db"); n != "db-dev" {
+		t.Fatalf("a stale reservation kept the name: %q", n)
 	}
 }
 
