@@ -149,7 +149,7 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project) error {
 			return err
 		}
 		if err := m.Lima.Run(ctx, m.OnPhase, "create", "--name", p.Name, "--tty=false", p.ConfigPath); err != nil {
-			return err
+			return m.failedCreate(p, err)
 		}
 		if err := WriteOwner(inst, p.Owner()); err != nil {
 			return err
@@ -158,16 +158,58 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project) error {
 			return err
 		}
 	case Broken:
+		if err := m.repairOwner(p); err != nil {
+			return err
+		}
 		m.notice("%s was left half-running; stopping it before starting again", p.Name)
 		if err := m.Lima.Run(ctx, nil, "stop", "--force", p.Name); err != nil {
 			return err
 		}
 	case Stopped:
+		if err := m.repairOwner(p); err != nil {
+			return err
+		}
 		if d, _ := m.Drift(p); d.Changed {
 			m.notice("%s: %s; run vmhook up --apply to apply it", p.Name, d.Describe())
 		}
 	}
 	return m.Lima.Run(ctx, m.OnPhase, "start", "--tty=false", p.Name)
+}
+
+// failedCreate cleans up after a limactl create that failed, which may have
+// left an instance directory (Lima writes lima.yaml early). The instance is
+// recorded as the project's first, so that if the clean-up fails too (or
+// vmhook is killed) list shows it and destroy removes it; then it is
+// deleted. The create's error is returned either way.
+func (m *Manager) failedCreate(p *Project, createErr error) error {
+	inst := m.Env.InstanceDir(p.Name)
+	if _, err := os.Stat(inst); err != nil {
+		return createErr
+	}
+	if err := WriteOwner(inst, p.Owner()); err != nil {
+		return fmt.Errorf("%w (and recording the half-created VM failed: %v)", createErr, err)
+	}
+	if _, err := os.Stat(filepath.Join(inst, "lima.yaml")); err != nil {
+		// Without lima.yaml limactl cannot see it; clearDebris removes it
+		// before the next create.
+		return createErr
+	}
+	// The context may be done (Ctrl-C, time-out); the clean-up still runs.
+	if err := m.Lima.Run(context.Background(), nil, "delete", "--force", p.Name); err != nil {
+		return fmt.Errorf("%w; the half-created VM %s is left (vmhook destroy removes it)", createErr, p.Name)
+	}
+	return createErr
+}
+
+// repairOwner writes the owner record of an instance that vmhook created
+// for p (its name reservation says so) but that lacks one, as when vmhook
+// was killed between create and writing the record.
+func (m *Manager) repairOwner(p *Project) error {
+	inst := m.Env.InstanceDir(p.Name)
+	if owner, err := ReadOwner(inst); err != nil || owner != "" {
+		return err
+	}
+	return WriteOwner(inst, p.Owner())
 }
 
 // clearDebris removes an instance directory without lima.yaml left by a
@@ -461,6 +503,11 @@ func (m *Manager) List() ([]Info, error) {
 		}
 		inst := filepath.Join(m.Env.LimaHome, e.Name())
 		owner, err := ReadOwner(inst)
+		if err == nil && owner == "" && InstanceState(inst) != Absent {
+			// A create vmhook was killed in: the reservation names the
+			// project until the next up writes the record.
+			owner, _, err = ownerOf(m.Env, e.Name())
+		}
 		if err != nil || owner == "" {
 			continue
 		}
