@@ -144,8 +144,9 @@ func manyKeys(n int) string {
 	return strings.TrimSuffix(b.String(), ", ")
 }
 
-// TestSettingsHostileSizeIsCheap makes sure a file at the limits is read in
-// well under a second: 40,000 environment keys used to take seconds.
+// TestSettingsHostileSizeIsCheap makes sure a file at the limits is read
+// quickly: 40,000 environment keys took 4-5 s (quadratic), now about 0.1 s.
+// The bound leaves room for a loaded machine.
 func TestSettingsHostileSizeIsCheap(t *testing.T) {
 	for _, data := range []string{
 		"env: {" + manyKeys(40000) + "}\n",
@@ -157,7 +158,7 @@ func TestSettingsHostileSizeIsCheap(t *testing.T) {
 		os.WriteFile(pf, []byte(data), 0o644)
 		start := time.Now()
 		LoadSettings(Sources{ProjectFile: pf, ProjectDir: "/proj"})
-		if d := time.Since(start); d > 500*time.Millisecond {
+		if d := time.Since(start); d > 1500*time.Millisecond {
 			t.Errorf("a %d-byte file took %v", len(data), d)
 		}
 	}
