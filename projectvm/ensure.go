@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -224,6 +225,8 @@ func (m *Manager) clearDebris(p *Project) error {
 	if err != nil {
 		return fmt.Errorf("inspect %q: %w", inst, err)
 	}
+	// Temporary files of a killed vmhook are its own debris, not content.
+	entries = slices.DeleteFunc(entries, func(e os.DirEntry) bool { return isTempFile(e.Name()) })
 	owner, _ := ReadOwner(inst)
 	if owner != p.Owner() && len(entries) > 0 {
 		return fmt.Errorf("%q exists but is not a Lima instance of this project; move it away and try again", inst)
