@@ -287,7 +287,7 @@ func fieldTail(path, top string) string {
 }
 
 // decodeInt decodes a whole number; YAML would truncate 1.5 to 1 silently.
-func decodeInt(v *yaml.Node) (int, error) {
+func decodeInt(v *yaml.Node) (int, *SettingsError) {
 	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
 		got := v.Value
 		if v.Kind != yaml.ScalarNode {
@@ -356,7 +356,7 @@ func decodeField(l *layer, name string, v *yaml.Node) error {
 		for i, it := range v.Content {
 			n, err := decodeInt(it)
 			if err != nil {
-				err.(*SettingsError).Field = fmt.Sprintf("[%d]", i)
+				err.Field = fmt.Sprintf("[%d]", i)
 				return err
 			}
 			ports = append(ports, n)
@@ -406,6 +406,9 @@ func decodeField(l *layer, name string, v *yaml.Node) error {
 	case "lima":
 		if v.Kind != yaml.MappingNode {
 			return &SettingsError{Msg: "must be a mapping of Lima settings"}
+		}
+		if err := checkLima(v); err != nil {
+			return err
 		}
 		m, err := limaMapping(v)
 		if err != nil {
@@ -632,6 +635,9 @@ func (s *Settings) apply(pl *parsedLayer) error {
 		for i, p := range *l.Ports {
 			if p < 1 || p > 65535 {
 				return bad(fmt.Sprintf("ports[%d]", i), "%d is not a port number (1-65535)", p)
+			}
+			if p == 22 {
+				return bad(fmt.Sprintf("ports[%d]", i), "22 is the guest's ssh port, which Lima does not forward")
 			}
 			if seen[p] {
 				return bad("ports", "port %d is listed twice", p)

@@ -32,6 +32,9 @@ func TestSettingsLayers(t *testing.T) {
 		{"image mapping with digest", "", "image: {location: /a.img, digest: 'sha256:" + strings.Repeat("ab", 32) + "'}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image, Image{"/a.img", "sha256:" + strings.Repeat("ab", 32)} }},
 		{"relative image is the project's", "", "image: img/disk.qcow2\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image.Location, "/proj/img/disk.qcow2" }},
 		{"env maps merge by key", "env: {A: u, B: u}\n", "env: {B: p}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Env, map[string]string{"A": "u", "B": "p"} }},
+		{"lima fields vmhook does not check pass through", "", "lima: {video: {display: none}, cpus: 2, images: [{location: /a.img, arch: x86_64}], ssh: {localPort: 0}}\n", nil, Flags{}, func(s Settings) (any, any) {
+			return s.Lima["video"], map[string]any{"display": "none"}
+		}},
 		{"lima maps merge deeply", "lima: {ssh: {forwardX11: true}}\n", "lima: {ssh: {forwardX11Trusted: true}}\n", nil, Flags{}, func(s Settings) (any, any) {
 			return s.Lima, map[string]any{"ssh": map[string]any{"forwardX11": true, "forwardX11Trusted": true}}
 		}},
@@ -115,6 +118,22 @@ func TestSettingsErrors(t *testing.T) {
 		{"env:\n" + strings.Repeat("  K: v\n", 2), nil, Flags{}, "vmhook.yaml:3: env.K: is given twice"},
 		{"env: {" + manyKeys(1001) + "}\n", nil, Flags{}, "vmhook.yaml:1: env: has 1001 variables; at most 1000 are allowed"},
 		{"lima:\n  x: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n", nil, Flags{}, "vmhook.yaml:2: lima.x: nests deeper than 32 levels"},
+		{"lima:\n  cpus: many\n", nil, Flags{}, `vmhook.yaml:2: lima.cpus: must be a whole number, got "many"`},
+		{"lima: {cpus: 1.5}\n", nil, Flags{}, `vmhook.yaml:1: lima.cpus: must be a whole number, got "1.5"`},
+		{"lima:\n  images: []\n", nil, Flags{}, "vmhook.yaml:2: lima.images: must list at least one entry (Lima refuses an empty list)"},
+		{"lima:\n  images:\n  - arch: x86_64\n", nil, Flags{}, "vmhook.yaml:3: lima.images[0].location: must be set"},
+		{"lima:\n  images: [{location: /a.img, digest: 'sha256:12'}]\n", nil, Flags{}, `vmhook.yaml:2: lima.images[0].digest: "sha256:12" must look like sha256:<hex>`},
+		{"lima:\n  ssh:\n    localPort: 22\n", nil, Flags{}, "vmhook.yaml:3: lima.ssh.localPort: must not be 22 (Lima keeps it for ssh)"},
+		{"lima: {ssh: {forwardAgent: yes please}}\n", nil, Flags{}, `vmhook.yaml:1: lima.ssh.forwardAgent: must be true or false, got "yes please"`},
+		{"lima: {vmType: kvm}\n", nil, Flags{}, `vmhook.yaml:1: lima.vmType: "kvm" is not one of qemu, vz, wsl2, krunkit`},
+		{"lima: {memory: lots}\n", nil, Flags{}, `lima.memory: "lots" is not a size such as 4GiB`},
+		{"lima: {portForwards: [{guestPort: 70000}]}\n", nil, Flags{}, "lima.portForwards[0].guestPort: 70000 is not a port number (1-65535)"},
+		{"lima: {portForwards: [{guestSocket: run/x.sock, hostSocket: /tmp/x}]}\n", nil, Flags{}, `lima.portForwards[0].guestSocket: "run/x.sock" must be an absolute path`},
+		{"lima: {mounts: [{writable: true}]}\n", nil, Flags{}, "lima.mounts[0].location: must be set"},
+		{"lima: {env: {A: [1]}}\n", nil, Flags{}, "lima.env.A: must be a single value"},
+		{"lima: {provision: [{mode: later}]}\n", nil, Flags{}, `lima.provision[0].mode: "later" is not one of system`},
+		{"lima: {a: &x {b: 1}, c: {<<: *x}}\n", nil, Flags{}, "merge keys (<<) are not supported"},
+		{"ports: [22]\n", nil, Flags{}, "vmhook.yaml:1: ports[0]: 22 is the guest's ssh port, which Lima does not forward"},
 		{"# " + strings.Repeat("x", 2<<20) + "\n", nil, Flags{}, "vmhook.yaml: is larger than 1 MiB; a settings file may hold at most 1 MiB"},
 	}
 	for _, tt := range tests {
