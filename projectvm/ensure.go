@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -195,12 +196,18 @@ func (m *Manager) failedCreate(p *Project, createErr error) error {
 		// before the next create.
 		return createErr
 	}
-	// The context may be done (Ctrl-C, time-out); the clean-up still runs.
-	if err := m.Lima.Run(context.Background(), nil, "delete", "--force", p.Name); err != nil {
+	// The context may be done (Ctrl-C, time-out); the clean-up still runs,
+	// for a bounded time.
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	if err := m.Lima.Run(ctx, nil, "delete", "--force", p.Name); err != nil {
 		return fmt.Errorf("%w; the half-created VM %s is left (vmhook destroy removes it)", createErr, p.Name)
 	}
 	return createErr
 }
+
+// cleanupTimeout bounds the delete of a half-created instance.
+const cleanupTimeout = 30 * time.Second
 
 // repairOwner writes the owner record of an instance that vmhook created
 // for p (its name reservation says so) but that lacks one, as when vmhook
