@@ -17,7 +17,7 @@ const maxLimaNodes = 200000
 // number (checkTree has refused repeated keys already).
 func limaMapping(v *yaml.Node) (map[string]any, error) {
 	budget := maxLimaNodes
-	out, err := limaValue(v, &budget)
+	out, err := limaValue(v, &budget, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -25,16 +25,20 @@ func limaMapping(v *yaml.Node) (map[string]any, error) {
 	return m, nil
 }
 
-func limaValue(n *yaml.Node, budget *int) (any, error) {
+func limaValue(n *yaml.Node, budget *int, depth int) (any, error) {
 	if *budget--; *budget < 0 {
 		return nil, &SettingsError{Line: n.Line, Msg: fmt.Sprintf("expands to more than %d values", maxLimaNodes)}
+	}
+	if depth > maxDepth {
+		// checkTree saw the nodes as written; aliases can nest them deeper.
+		return nil, &SettingsError{Line: n.Line, Msg: fmt.Sprintf("nests deeper than %d levels (through aliases)", maxDepth)}
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
 		if n.Alias == nil {
 			return nil, nil
 		}
-		return limaValue(n.Alias, budget)
+		return limaValue(n.Alias, budget, depth)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -45,7 +49,7 @@ func limaValue(n *yaml.Node, budget *int) (any, error) {
 			if k.ShortTag() == "!!merge" {
 				return nil, &SettingsError{Line: k.Line, Msg: "merge keys (<<) are not supported; write the keys out"}
 			}
-			v, err := limaValue(n.Content[i+1], budget)
+			v, err := limaValue(n.Content[i+1], budget, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -55,7 +59,7 @@ func limaValue(n *yaml.Node, budget *int) (any, error) {
 	case yaml.SequenceNode:
 		s := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := limaValue(c, budget)
+			v, err := limaValue(c, budget, depth+1)
 			if err != nil {
 				return nil, err
 			}

@@ -236,6 +236,7 @@ const (
 	maxSettingsSize = 1 << 20 // bytes
 	maxDepth        = 32      // nesting levels below a top-level field
 	maxEnv          = 1000    // variables in env
+	maxList         = 256     // entries in ports, mounts, sockets, provision
 )
 
 // checkTree refuses a key given twice in any mapping (YAML would silently
@@ -324,6 +325,12 @@ func decodeField(l *layer, name string, v *yaml.Node) error {
 			}
 		}
 		return nil
+	}
+	switch name {
+	case "ports", "mounts", "sockets", "provision", "allowMounts":
+		if v.Kind == yaml.SequenceNode && len(v.Content) > maxList {
+			return &SettingsError{Msg: fmt.Sprintf("lists %d entries; at most %d are allowed", len(v.Content), maxList)}
+		}
 	}
 	switch name {
 	case "cpus":

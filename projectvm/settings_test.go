@@ -134,6 +134,8 @@ func TestSettingsErrors(t *testing.T) {
 		{"lima: {provision: [{mode: later}]}\n", nil, Flags{}, `lima.provision[0].mode: "later" is not one of system`},
 		{"lima: {a: &x {b: 1}, c: {<<: *x}}\n", nil, Flags{}, "merge keys (<<) are not supported"},
 		{"ports: [22]\n", nil, Flags{}, "vmhook.yaml:1: ports[0]: 22 is the guest's ssh port, which Lima does not forward"},
+		{"ports: [" + strings.TrimSuffix(strings.Repeat("3000, ", 300), ", ") + "]\n", nil, Flags{}, "vmhook.yaml:1: ports: lists 300 entries; at most 256 are allowed"},
+		{"lima:\n  a: &a " + nest(20, "1") + "\n  b: " + nest(20, "*a") + "\n", nil, Flags{}, "lima: nests deeper than 32 levels (through aliases)"},
 		{"# " + strings.Repeat("x", 2<<20) + "\n", nil, Flags{}, "vmhook.yaml: is larger than 1 MiB; a settings file may hold at most 1 MiB"},
 	}
 	for _, tt := range tests {
@@ -181,4 +183,9 @@ func TestSettingsHostileSizeIsCheap(t *testing.T) {
 			t.Errorf("a %d-byte file took %v", len(data), d)
 		}
 	}
+}
+
+// nest wraps v in n flow lists.
+func nest(n int, v string) string {
+	return strings.Repeat("[", n) + v + strings.Repeat("]", n)
 }
