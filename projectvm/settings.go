@@ -356,6 +356,10 @@ func decodeField(l *layer, name string, v *yaml.Node) error {
 		type plain Image
 		return v.Decode((*plain)(l.Image))
 	case "ports":
+		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+			l.Ports = new([]int) // "ports:" with nothing after it clears them
+			return nil
+		}
 		if v.Kind != yaml.SequenceNode {
 			return &SettingsError{Msg: fmt.Sprintf("must be a list, got %q", v.Value)}
 		}
