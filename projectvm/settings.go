@@ -334,6 +334,9 @@ func decodeField(l *layer, name string, v *yaml.Node) error {
 	}
 	switch name {
 	case "cpus":
+		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+			return nil // "cpus:" with nothing after it leaves the layer below
+		}
 		n, err := decodeInt(v)
 		if err != nil {
 			return err

@@ -45,6 +45,7 @@ func TestSettingsLayers(t *testing.T) {
 		{"provision defaults to system", "", "provision: [{script: 'echo hi'}]\n", nil, Flags{}, func(s Settings) (any, any) { return s.Provision, []Provision{{"system", "echo hi"}} }},
 		{"empty project file", "", "", nil, Flags{}, func(s Settings) (any, any) { return s.CPUs, def.CPUs }},
 		{"empty ports clear the user's", "ports: [3000]\n", "ports:\n", nil, Flags{}, func(s Settings) (any, any) { return s.Ports, []int(nil) }},
+		{"empty cpus is unset", "cpus: 3\n", "cpus:\n", nil, Flags{}, func(s Settings) (any, any) { return s.CPUs, 3 }},
 		{"empty env var is unset", "", "cpus: 3\n", []string{"VM_CPUS="}, Flags{}, func(s Settings) (any, any) { return s.CPUs, 3 }},
 	}
 	for _, tt := range tests {
