@@ -645,6 +645,9 @@ func (s *Settings) apply(pl *parsedLayer) error {
 		s.Image = *l.Image
 	}
 	if l.Ports != nil {
+		if n := len(*l.Ports); n > maxList {
+			return bad("ports", "lists %d entries; at most %d are allowed", n, maxList)
+		}
 		seen := map[int]bool{}
 		for i, p := range *l.Ports {
 			if p < 1 || p > 65535 {

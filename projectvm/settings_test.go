@@ -138,6 +138,7 @@ func TestSettingsErrors(t *testing.T) {
 		{"ports: [22]\n", nil, Flags{}, "vmhook.yaml:1: ports[0]: 22 is the guest's ssh port, which Lima does not forward"},
 		{"ports: [" + strings.TrimSuffix(strings.Repeat("3000, ", 300), ", ") + "]\n", nil, Flags{}, "vmhook.yaml:1: ports: lists 300 entries; at most 256 are allowed"},
 		{"lima:\n  a: &a " + nest(20, "1") + "\n  b: " + nest(20, "*a") + "\n", nil, Flags{}, "lima: nests deeper than 32 levels (through aliases)"},
+		{"", []string{"VM_PORTS=" + strings.TrimSuffix(strings.Repeat("3000,", 300), ",")}, Flags{}, "environment VM_PORTS: ports: lists 300 entries; at most 256 are allowed"},
 		{"# " + strings.Repeat("x", 2<<20) + "\n", nil, Flags{}, "vmhook.yaml: is larger than 1 MiB; a settings file may hold at most 1 MiB"},
 	}
 	for _, tt := range tests {
