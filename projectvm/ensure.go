@@ -147,6 +147,9 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project) error {
 		if err := claimName(m.Env, p.Name, p.Owner()); err != nil {
 			return err
 		}
+		if err := m.freePorts(ctx, p); err != nil {
+			return err
+		}
 		if err := m.clearDebris(p); err != nil {
 			return err
 		}
@@ -204,6 +207,49 @@ func (m *Manager) failedCreate(p *Project, createErr error) error {
 		return fmt.Errorf("%w; the half-created VM %s is left (vmhook destroy removes it)", createErr, p.Name)
 	}
 	return createErr
+}
+
+// freePorts makes sure no host port in the project's config is forwarded
+// by another vmhook VM before the VM is created from it. That happens when
+// the port registry was lost after the config was written and another
+// project was given the port. A config vmhook wrote is rendered again with
+// new ports; a hand-edited one is an error that says where to change it.
+func (m *Manager) freePorts(ctx context.Context, p *Project) error {
+	mine, err := PortMapping(p.ConfigPath)
+	if err != nil || len(mine) == 0 {
+		return nil
+	}
+	hosts := map[int]bool{}
+	for _, h := range mine {
+		hosts[h] = true
+	}
+	clash := 0
+	for _, u := range portsInUse(m.Env) {
+		if u.config != p.ConfigPath && hosts[u.host] {
+			clash = u.host
+			break
+		}
+	}
+	if clash == 0 {
+		return nil
+	}
+	data, err := os.ReadFile(p.ConfigPath)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	if HandEdited(data) {
+		return fmt.Errorf("host port %d in %q is forwarded by another VM; the file was edited by hand, so change the port there (or delete the file to let vmhook choose)", clash, p.ConfigPath)
+	}
+	// Without the file there is no previous mapping to keep: every port is
+	// chosen again, around the ports in use.
+	if err := os.Remove(p.ConfigPath); err != nil {
+		return fmt.Errorf("replace config: %w", err)
+	}
+	if _, err := p.WriteConfig(ctx, m.Env); err != nil {
+		return err
+	}
+	m.notice("host port %d is forwarded by another VM now; %s gets new host ports", clash, p.Name)
+	return nil
 }
 
 // cleanupTimeout bounds the delete of a half-created instance.
