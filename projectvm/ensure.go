@@ -153,8 +153,9 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project) error {
 		if err := m.clearDebris(p); err != nil {
 			return err
 		}
+		started := time.Now()
 		if err := m.Lima.Run(ctx, m.OnPhase, "create", "--name", p.Name, "--tty=false", p.ConfigPath); err != nil {
-			return m.failedCreate(p, err)
+			return m.failedCreate(p, started, err)
 		}
 		if err := WriteOwner(inst, p.Owner()); err != nil {
 			return err
@@ -185,10 +186,12 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project) error {
 // left an instance directory (Lima writes lima.yaml early). The instance is
 // recorded as the project's first, so that if the clean-up fails too (or
 // vmhook is killed) list shows it and destroy removes it; then it is
-// deleted. The create's error is returned either way.
-func (m *Manager) failedCreate(p *Project, createErr error) error {
+// deleted. The create's error is returned either way. A directory older
+// than the create (one limactl refused to create over) is not touched.
+func (m *Manager) failedCreate(p *Project, started time.Time, createErr error) error {
 	inst := m.Env.InstanceDir(p.Name)
-	if _, err := os.Stat(inst); err != nil {
+	fi, err := os.Stat(inst)
+	if err != nil || fi.ModTime().Before(started.Add(-time.Second)) {
 		return createErr
 	}
 	if err := WriteOwner(inst, p.Owner()); err != nil {

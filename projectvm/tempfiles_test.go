@@ -43,22 +43,3 @@ func TestStaleTempFilesCleaned(t *testing.T) {
 		t.Error("removed a temp file a running writer may still rename")
 	}
 }
-
-// TestDebrisWithTempFileIsCleared makes sure a failed create's directory
-// holding only a temp file of vmhook's (killed while writing the owner
-// record) is not taken for somebody else's directory.
-func TestDebrisWithTempFileIsCleared(t *testing.T) {
-	root := t.TempDir()
-	e := Env{LimaHome: filepath.Join(root, "lima"), StateHome: filepath.Join(root, "state")}
-	p := &Project{Dir: filepath.Join(root, "api"), Name: "api-dev"}
-	inst := e.InstanceDir("api-dev")
-	os.MkdirAll(inst, 0o755)
-	os.WriteFile(filepath.Join(inst, ".vmhook-owner.tmp123"), []byte("x"), 0o644)
-	m := &Manager{Env: e}
-	if err := m.clearDebris(p); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(inst); !os.IsNotExist(err) {
-		t.Fatal("debris left")
-	}
-}
