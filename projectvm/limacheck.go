@@ -332,9 +332,9 @@ func limaStringMap(n *yaml.Node, path string) *SettingsError {
 	return nil
 }
 
-// limaSizeRE is what Lima's units.RAMInBytes accepts: a number with an
-// optional decimal or binary unit.
-var limaSizeRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?\s*([kKmMgGtTpP]([iI]?[bB])?|[bB])?$`)
+// limaSizeRE is what Lima's size parser (docker/go-units RAMInBytes)
+// accepts: a number, one optional space, an optional unit.
+var limaSizeRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)? ?[kKmMgGtTpP]?[iI]?[bB]?$`)
 
 func limaSize(n *yaml.Node, path string) *SettingsError {
 	s, err := scalarString(n, path)
