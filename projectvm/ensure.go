@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -73,8 +75,47 @@ func (m *Manager) checkOwner(p *Project) error {
 
 // Ensure makes the project's VM exist and run: created from the generated
 // config if absent, started if stopped, recovered if broken. It is safe to
-// call from many processes at once: only one creates or starts the VM.
+// call from many processes at once: only one creates or starts the VM, and
+// of several projects with one basename, the ones that lose the base name
+// to another take their hashed names (p.Name changes).
 func (m *Manager) Ensure(ctx context.Context, p *Project) error {
+	err := m.ensure(ctx, p)
+	if errors.Is(err, ErrNotOwned) && m.takeHashedName(ctx, p) {
+		return m.ensure(ctx, p)
+	}
+	return err
+}
+
+// takeHashedName moves a project that lost its base name to another project
+// (which created or reserved it since the name was resolved) to its hashed
+// name, and renders its config for that name. It reports whether it did.
+func (m *Manager) takeHashedName(ctx context.Context, p *Project) bool {
+	if p.Named {
+		return false
+	}
+	n, err := DeriveNames(p.Dir, m.Env.LimaHome)
+	if err != nil || p.Name != n.Base || n.Base == n.Hashed {
+		return false
+	}
+	if owner, _, err := ownerOf(m.Env, n.Base); err != nil || owner == p.Owner() || owner == "" && !m.instanceExists(n.Base) {
+		return false
+	}
+	old := p.Name
+	p.Name = n.Hashed
+	if _, err := p.WriteConfig(ctx, m.Env); err != nil {
+		p.Name = old
+		return false
+	}
+	m.notice("%s is another project's VM; this project uses %s", old, p.Name)
+	return true
+}
+
+func (m *Manager) instanceExists(name string) bool {
+	_, err := os.Stat(m.Env.InstanceDir(name))
+	return err == nil
+}
+
+func (m *Manager) ensure(ctx context.Context, p *Project) error {
 	if err := m.checkOwner(p); err != nil {
 		return err
 	}
@@ -106,11 +147,15 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project) error {
 		if err := claimName(m.Env, p.Name, p.Owner()); err != nil {
 			return err
 		}
+		if err := m.freePorts(ctx, p); err != nil {
+			return err
+		}
 		if err := m.clearDebris(p); err != nil {
 			return err
 		}
+		started := time.Now()
 		if err := m.Lima.Run(ctx, m.OnPhase, "create", "--name", p.Name, "--tty=false", p.ConfigPath); err != nil {
-			return err
+			return m.failedCreate(p, started, err)
 		}
 		if err := WriteOwner(inst, p.Owner()); err != nil {
 			return err
@@ -119,16 +164,109 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project) error {
 			return err
 		}
 	case Broken:
+		if err := m.repairOwner(p); err != nil {
+			return err
+		}
 		m.notice("%s was left half-running; stopping it before starting again", p.Name)
 		if err := m.Lima.Run(ctx, nil, "stop", "--force", p.Name); err != nil {
 			return err
 		}
 	case Stopped:
+		if err := m.repairOwner(p); err != nil {
+			return err
+		}
 		if d, _ := m.Drift(p); d.Changed {
 			m.notice("%s: %s; run vmhook up --apply to apply it", p.Name, d.Describe())
 		}
 	}
 	return m.runStart(ctx, p.Name)
+}
+
+// failedCreate cleans up after a limactl create that failed, which may have
+// left an instance directory (Lima writes lima.yaml early). The instance is
+// recorded as the project's first, so that if the clean-up fails too (or
+// vmhook is killed) list shows it and destroy removes it; then it is
+// deleted. The create's error is returned either way. A directory older
+// than the create (one limactl refused to create over) is not touched.
+func (m *Manager) failedCreate(p *Project, started time.Time, createErr error) error {
+	inst := m.Env.InstanceDir(p.Name)
+	fi, err := os.Stat(inst)
+	if err != nil || fi.ModTime().Before(started.Add(-time.Second)) {
+		return createErr
+	}
+	if err := WriteOwner(inst, p.Owner()); err != nil {
+		return fmt.Errorf("%w (and recording the half-created VM failed: %v)", createErr, err)
+	}
+	if _, err := os.Stat(filepath.Join(inst, "lima.yaml")); err != nil {
+		// Without lima.yaml limactl cannot see it; clearDebris removes it
+		// before the next create.
+		return createErr
+	}
+	// The context may be done (Ctrl-C, time-out); the clean-up still runs,
+	// for a bounded time.
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	if err := m.Lima.Run(ctx, nil, "delete", "--force", p.Name); err != nil {
+		return fmt.Errorf("%w; the half-created VM %s is left (vmhook destroy removes it)", createErr, p.Name)
+	}
+	return createErr
+}
+
+// freePorts makes sure no host port in the project's config is forwarded
+// by another vmhook VM before the VM is created from it. That happens when
+// the port registry was lost after the config was written and another
+// project was given the port. A config vmhook wrote is rendered again with
+// new ports; a hand-edited one is an error that says where to change it.
+func (m *Manager) freePorts(ctx context.Context, p *Project) error {
+	mine, err := PortMapping(p.ConfigPath)
+	if err != nil || len(mine) == 0 {
+		return nil
+	}
+	hosts := map[int]bool{}
+	for _, h := range mine {
+		hosts[h] = true
+	}
+	clash := 0
+	for _, u := range portsInUse(m.Env) {
+		if u.config != p.ConfigPath && hosts[u.host] {
+			clash = u.host
+			break
+		}
+	}
+	if clash == 0 {
+		return nil
+	}
+	data, err := os.ReadFile(p.ConfigPath)
+	if err != nil {
+		return fmt.Errorf("read config: %w", err)
+	}
+	if HandEdited(data) {
+		return fmt.Errorf("host port %d in %q is forwarded by another VM; the file was edited by hand, so change the port there (or delete the file to let vmhook choose)", clash, p.ConfigPath)
+	}
+	// Without the file there is no previous mapping to keep: every port is
+	// chosen again, around the ports in use.
+	if err := os.Remove(p.ConfigPath); err != nil {
+		return fmt.Errorf("replace config: %w", err)
+	}
+	if _, err := p.WriteConfig(ctx, m.Env); err != nil {
+		return err
+	}
+	m.notice("host port %d is forwarded by another VM now; %s gets new host ports", clash, p.Name)
+	return nil
+}
+
+// cleanupTimeout bounds the delete of a half-created instance.
+const cleanupTimeout = 30 * time.Second
+
+// repairOwner writes the owner record of an instance that vmhook created
+// for p (its name reservation says so) but that lacks one, as when vmhook
+// was killed between create and writing the record.
+func (m *Manager) repairOwner(p *Project) error {
+	inst := m.Env.InstanceDir(p.Name)
+	if owner, err := ReadOwner(inst); err != nil || owner != "" {
+		return err
+	}
+	return WriteOwner(inst, p.Owner())
 }
 
 // clearDebris removes an instance directory without lima.yaml left by a
@@ -143,6 +281,8 @@ func (m *Manager) clearDebris(p *Project) error {
 	if err != nil {
 		return fmt.Errorf("inspect %q: %w", inst, err)
 	}
+	// Temporary files of a killed vmhook are its own debris, not content.
+	entries = slices.DeleteFunc(entries, func(e os.DirEntry) bool { return isTempFile(e.Name()) })
 	owner, _ := ReadOwner(inst)
 	if owner != p.Owner() && len(entries) > 0 {
 		return fmt.Errorf("%q exists but is not a Lima instance of this project; move it away and try again", inst)
@@ -225,8 +365,17 @@ func (m *Manager) Drift(p *Project) (Drift, error) {
 
 // Apply brings a changed config to an existing VM: stop, replace the
 // instance's lima.yaml, start (as Colima does). Disk, image, vmType and arch
-// changes are refused: they need destroy and up.
+// changes are refused: they need destroy and up. Like Ensure, a project that
+// lost its base name takes its hashed name.
 func (m *Manager) Apply(ctx context.Context, p *Project) error {
+	err := m.apply(ctx, p)
+	if errors.Is(err, ErrNotOwned) && m.takeHashedName(ctx, p) {
+		return m.apply(ctx, p)
+	}
+	return err
+}
+
+func (m *Manager) apply(ctx context.Context, p *Project) error {
 	if err := m.checkOwner(p); err != nil {
 		return err
 	}
@@ -413,6 +562,11 @@ func (m *Manager) List() ([]Info, error) {
 		}
 		inst := filepath.Join(m.Env.LimaHome, e.Name())
 		owner, err := ReadOwner(inst)
+		if err == nil && owner == "" && InstanceState(inst) != Absent {
+			// A create vmhook was killed in: the reservation names the
+			// project until the next up writes the record.
+			owner, _, err = ownerOf(m.Env, e.Name())
+		}
 		if err != nil || owner == "" {
 			continue
 		}

@@ -4,6 +4,7 @@
 package projectvm
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // limaIdentifier is Lima's rule for instance names (pkg/identifiers).
@@ -132,22 +134,54 @@ var ErrNotOwned = errors.New("VM belongs to another project")
 // directory that created the instance.
 const ownerFile = "vmhook-owner"
 
+// ownerHeader starts an owner record. The directory follows, byte for byte
+// to the end of the file (no newline), so trailing blanks, newlines and
+// invalid UTF-8 survive; the file is replaced atomically, never cut short.
+const ownerHeader = "vmhook-owner 2\n"
+
+// encodeOwner is the content of an owner record or a name reservation.
+func encodeOwner(dir string) []byte {
+	return []byte(ownerHeader + dir)
+}
+
+// decodeOwner reads what encodeOwner wrote. A record without the header is
+// from an earlier version, which wrote the directory and one newline.
+func decodeOwner(b []byte) (string, error) {
+	s := string(b)
+	dir, ok := strings.CutPrefix(s, ownerHeader)
+	if !ok {
+		if strings.HasPrefix(s, "vmhook-owner ") {
+			return "", errors.New("unknown record version; a newer vmhook wrote it")
+		}
+		return strings.TrimSuffix(s, "\n"), nil
+	}
+	if dir == "" {
+		return "", errors.New("empty record")
+	}
+	return dir, nil
+}
+
 // ReadOwner returns the project directory recorded in the instance directory
 // instDir, or "" when there is none.
 func ReadOwner(instDir string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(instDir, ownerFile))
+	path := filepath.Join(instDir, ownerFile)
+	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("read owner of %q: %w", instDir, err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	owner, err := decodeOwner(b)
+	if err != nil {
+		return "", fmt.Errorf("read owner of %q: %w; delete %q if the VM is yours", instDir, err, path)
+	}
+	return owner, nil
 }
 
 // WriteOwner records dir as the owner of the instance directory instDir.
 func WriteOwner(instDir, dir string) error {
-	return writeFileAtomic(filepath.Join(instDir, ownerFile), []byte(dir+"\n"), 0o644)
+	return writeFileAtomic(filepath.Join(instDir, ownerFile), encodeOwner(dir), 0o644)
 }
 
 // claimPath is vmhook's reservation of a name, written before limactl
@@ -169,16 +203,24 @@ func ownerOf(e Env, name string) (owner string, exists bool, err error) {
 		return owner, exists, err
 	}
 	b, err := os.ReadFile(claimPath(e.StateHome, name))
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) {
+		return "", exists, nil
+	}
+	if err != nil {
 		return "", exists, fmt.Errorf("read claim on %q: %w", name, err)
 	}
-	return strings.TrimSpace(string(b)), exists, nil
+	owner, err = decodeOwner(b)
+	if err != nil {
+		return "", exists, fmt.Errorf("read claim on %q: %w", name, err)
+	}
+	return owner, exists, nil
 }
 
 // ResolveName picks the VM name of the project dir: the base name unless it
 // is held by another directory (or by an instance vmhook did not create), in
 // which case the hashed name. A name already held by dir wins, so a project
-// keeps its VM when the other project goes away.
+// keeps its VM when the other project goes away. A reservation left by a
+// directory that no longer exists holds nothing.
 func ResolveName(e Env, dir string) (string, error) {
 	n, err := DeriveNames(dir, e.LimaHome)
 	if err != nil {
@@ -191,7 +233,7 @@ func ResolveName(e Env, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if owner == dir || (owner == "" && !exists) {
+	if owner == dir || (!exists && (owner == "" || reservationStale(owner))) {
 		if o, _, _ := ownerOf(e, n.Hashed); o == dir {
 			return n.Hashed, nil
 		}
@@ -200,21 +242,50 @@ func ResolveName(e Env, dir string) (string, error) {
 	return n.Hashed, nil
 }
 
+// reservationStale reports whether a reservation (a name held with no
+// instance behind it) was made by a project directory that is gone.
+func reservationStale(owner string) bool {
+	if strings.HasPrefix(owner, "vm:") {
+		return false
+	}
+	_, err := os.Lstat(owner)
+	return errors.Is(err, os.ErrNotExist)
+}
+
+// namesLockWait bounds the wait for the names lock, which is only held for
+// the few file operations that reserve a name.
+const namesLockWait = 10 * time.Second
+
+func withNamesLock(e Env, fn func() error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), namesLockWait)
+	defer cancel()
+	return withLock(ctx, filepath.Join(e.LockDir(), "names.lock"), nil, fn)
+}
+
 // claimName reserves name for owner before the instance is created. It fails
 // when another owner holds it.
 func claimName(e Env, name, owner string) error {
-	held, _, err := ownerOf(e, name)
-	if err != nil {
-		return err
-	}
-	if held != "" && held != owner {
-		return fmt.Errorf("VM name %q is held by %q; run the command again to pick another name (%w)", name, held, ErrNotOwned)
-	}
+	return withNamesLock(e, func() error {
+		held, exists, err := ownerOf(e, name)
+		if err != nil {
+			return err
+		}
+		if held == owner {
+			return nil
+		}
+		if held != "" && (exists || !reservationStale(held)) {
+			return fmt.Errorf("VM name %q is held by %q; run the command again to pick another name (%w)", name, held, ErrNotOwned)
+		}
+		return writeClaim(e, name, owner)
+	})
+}
+
+func writeClaim(e Env, name, owner string) error {
 	path := claimPath(e.StateHome, name)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("claim VM name: %w", err)
 	}
-	return writeFileAtomic(path, []byte(owner+"\n"), 0o644)
+	return writeFileAtomic(path, encodeOwner(owner), 0o644)
 }
 
 // releaseName drops vmhook's reservation of name.

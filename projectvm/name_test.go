@@ -112,8 +112,13 @@ func TestResolveNameOwnership(t *testing.T) {
 	if n, _ := ResolveName(e, "/x/web"); n == "web-dev" {
 		t.Fatal("took over an instance vmhook did not create")
 	}
-	// A reservation counts before the instance exists.
-	if err := claimName(e, "db-dev", "/x/a/db"); err != nil {
+	// A reservation counts before the instance exists (while its project
+	// directory does).
+	dbA := filepath.Join(root, "a", "db")
+	if err := os.MkdirAll(dbA, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := claimName(e, "db-dev", dbA); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := ResolveName(e, "/x/b/db"); n == "db-dev" {
@@ -121,6 +126,11 @@ func TestResolveNameOwnership(t *testing.T) {
 	}
 	if err := claimName(e, "db-dev", "/x/b/db"); err == nil {
 		t.Fatal("claimed a name another project holds")
+	}
+	// A reservation by a directory that is gone is taken over.
+	os.RemoveAll(dbA)
+	if n, _ := ResolveName(e, "/x/b/db"); n != "db-dev" {
+		t.Fatalf("a stale reservation kept the name: %q", n)
 	}
 }
 
@@ -192,4 +202,42 @@ func localImageConfig(t *testing.T, lima *limatest.Lima) string {
 	}
 	lima.Chown(dir)
 	return cfg
+}
+
+// TestOwnerRecordIsExact round-trips directory names that trimming or a
+// text encoding would change.
+func TestOwnerRecordIsExact(t *testing.T) {
+	dirs := []string{"/p/api", "/p/api ", "/p/api\t", "/p/api\n", "/p/a\nb", "/p/\xff\xfe", " /p/lead", "/p/\"q\"\\", "vm:/c/vms/x.yaml", "/p/api\r\n"}
+	for _, d := range dirs {
+		inst := t.TempDir()
+		if err := WriteOwner(inst, d); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadOwner(inst)
+		if err != nil {
+			t.Fatalf("%q: %v", d, err)
+		}
+		if got != d {
+			t.Errorf("owner %q read back as %q", d, got)
+		}
+	}
+}
+
+// TestOwnerRecordOldFormat reads the records of earlier versions: the
+// directory and a newline.
+func TestOwnerRecordOldFormat(t *testing.T) {
+	inst := t.TempDir()
+	if err := os.WriteFile(filepath.Join(inst, ownerFile), []byte("/p/api \n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadOwner(inst); err != nil || got != "/p/api " {
+		t.Fatalf("old record read as %q, %v", got, err)
+	}
+	// A record that is neither is an error, not an owner.
+	if err := os.WriteFile(filepath.Join(inst, ownerFile), []byte("vmhook-owner 9\n\"x\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadOwner(inst); err == nil {
+		t.Fatalf("unknown record version read as %q", got)
+	}
 }

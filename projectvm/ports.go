@@ -2,13 +2,13 @@ package projectvm
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Host ports outside the guest's own number come from this range, like
@@ -28,28 +28,32 @@ type portClaim struct {
 type portRegistry struct {
 	path   string
 	Claims map[string]portClaim `json:"claims"` // by VM name
+	// inUse are the host ports vmhook's instances forward, read from the
+	// instances themselves; they hold even when the registry is lost.
+	inUse []portUse
 	// free reports whether a host port can be bound now; replaced in tests.
 	free func(port int) bool
 }
 
+// portUse is a host port forwarded by an instance of the project whose
+// generated config is config.
+type portUse struct {
+	config string
+	host   int
+}
+
 func portRegistryPath(e Env) string { return filepath.Join(e.StateHome, "vmhook", "ports.json") }
 
+// loadPortRegistry reads the registry of claimed host ports. A registry that
+// is missing, unreadable or corrupt loses only the claims of projects that
+// have no VM yet: the ports of every instance vmhook created are read from
+// the instance (Lima's copy of the config) and from its project's config.
 func loadPortRegistry(e Env) (*portRegistry, error) {
 	r := &portRegistry{path: portRegistryPath(e), Claims: map[string]portClaim{}, free: portFree}
-	data, err := os.ReadFile(r.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return r, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read port registry: %w", err)
-	}
-	if err := json.Unmarshal(data, r); err != nil {
-		// A corrupt registry only loses reservations; the config files keep
-		// the real mapping, so start afresh rather than refuse to work.
-		r.Claims = map[string]portClaim{}
-	}
-	if r.Claims == nil {
-		r.Claims = map[string]portClaim{}
+	if data, err := os.ReadFile(r.path); err == nil {
+		if json.Unmarshal(data, r) != nil || r.Claims == nil {
+			r.Claims = map[string]portClaim{}
+		}
 	}
 	// Drop claims whose config is gone: that project was deleted or moved.
 	for name, c := range r.Claims {
@@ -57,7 +61,43 @@ func loadPortRegistry(e Env) (*portRegistry, error) {
 			delete(r.Claims, name)
 		}
 	}
+	r.inUse = portsInUse(e)
 	return r, nil
+}
+
+// portsInUse returns the host ports forwarded by the instances vmhook
+// created under LIMA_HOME, each with the config of the project that owns it.
+func portsInUse(e Env) []portUse {
+	entries, err := os.ReadDir(e.LimaHome)
+	if err != nil {
+		return nil
+	}
+	var out []portUse
+	for _, ent := range entries {
+		name := ent.Name()
+		if !ent.IsDir() || strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		inst := e.InstanceDir(name)
+		if _, err := os.Stat(filepath.Join(inst, "lima.yaml")); err != nil {
+			continue
+		}
+		owner, _, err := ownerOf(e, name)
+		if err != nil || owner == "" {
+			continue
+		}
+		config := filepath.Join(owner, ".lima", "config.yaml")
+		if strings.HasPrefix(owner, "vm:") {
+			config = filepath.Join(e.StateHome, "vmhook", "vms", name, "lima.yaml")
+		}
+		for _, f := range []string{filepath.Join(inst, "lima.yaml"), config} {
+			m, _ := PortMapping(f)
+			for _, h := range m {
+				out = append(out, portUse{config: config, host: h})
+			}
+		}
+	}
+	return out
 }
 
 func (r *portRegistry) save() error {
@@ -68,18 +108,29 @@ func (r *portRegistry) save() error {
 	if err := os.MkdirAll(filepath.Dir(r.path), 0o755); err != nil {
 		return fmt.Errorf("save port registry: %w", err)
 	}
-	return writeFileAtomic(r.path, data, 0o644)
+	if err := writeFileAtomic(r.path, data, 0o644); err != nil {
+		return fmt.Errorf("save port registry: %w", err)
+	}
+	return nil
 }
 
-// claimedByOthers returns the host ports other VMs hold.
-func (r *portRegistry) claimedByOthers(name string) map[int]string {
-	out := map[int]string{}
-	for n, c := range r.Claims {
-		if n == name {
+// claimedByOthers returns the host ports held by projects other than the
+// one whose config is config: their claims and their VMs' forwards. A
+// project is told apart by its config, not its VM name, which two projects
+// may both have rendered before one of them moved to its hashed name.
+func (r *portRegistry) claimedByOthers(config string) map[int]bool {
+	out := map[int]bool{}
+	for _, c := range r.Claims {
+		if c.Config == config {
 			continue
 		}
 		for _, h := range c.Ports {
-			out[h] = n
+			out[h] = true
+		}
+	}
+	for _, u := range r.inUse {
+		if u.config != config {
+			out[u.host] = true
 		}
 	}
 	return out
@@ -90,10 +141,10 @@ func (r *portRegistry) claimedByOthers(name string) map[int]string {
 // free and unclaimed; else the first free, unclaimed port of the range. The
 // result is recorded as this VM's claim.
 func (r *portRegistry) allocate(name, config string, guests []int, previous map[int]int) (map[int]int, error) {
-	taken := r.claimedByOthers(name)
+	taken := r.claimedByOthers(config)
 	mapping := map[int]int{}
 	used := map[int]bool{}
-	usable := func(h int) bool { return taken[h] == "" && !used[h] }
+	usable := func(h int) bool { return !taken[h] && !used[h] }
 	sorted := append([]int(nil), guests...)
 	sort.Ints(sorted)
 	// Keep what this VM had first, so running VMs keep their ports.
@@ -122,7 +173,19 @@ func (r *portRegistry) allocate(name, config string, guests []int, previous map[
 			return nil, fmt.Errorf("no free host port for guest port %d in %d-%d; stop other VMs or free a port", g, portRangeLow, portRangeHigh)
 		}
 	}
+	for n, c := range r.Claims {
+		if c.Config == config && n != name {
+			delete(r.Claims, n) // this project's claim under an earlier name
+		}
+	}
 	r.Claims[name] = portClaim{Config: config, Ports: mapping}
+	// An allocation that is not recorded could be handed out again, so it
+	// fails with the save. (A registry without a path lives in memory.)
+	if r.path != "" {
+		if err := r.save(); err != nil {
+			return nil, fmt.Errorf("%w; free some disk space and try again", err)
+		}
+	}
 	return mapping, nil
 }
 

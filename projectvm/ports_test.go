@@ -64,3 +64,96 @@ func TestAllocatePortsExhausted(t *testing.T) {
 		t.Fatal("allocated a port with none free")
 	}
 }
+
+// TestPortRegistryLost makes sure a registry that is corrupt, deleted or
+// cannot be saved never lets a project take the host port of a VM vmhook
+// created: the ports in use are read from the instances and their configs.
+func TestPortRegistryLost(t *testing.T) {
+	setup := func(t *testing.T) (Env, string) {
+		root := t.TempDir()
+		e := Env{LimaHome: filepath.Join(root, "lima"), StateHome: filepath.Join(root, "state")}
+		// Project a's VM forwards 3000 (its config) and 4000 (the copy Lima
+		// holds, from before a change not applied yet).
+		a := filepath.Join(root, "a")
+		cfg := "portForwards:\n- guestPort: 3000\n  hostPort: 3000\n  hostIP: \"127.0.0.1\"\n"
+		os.MkdirAll(filepath.Join(a, ".lima"), 0o755)
+		os.WriteFile(filepath.Join(a, ".lima", "config.yaml"), []byte(cfg), 0o644)
+		inst := e.InstanceDir("a-dev")
+		os.MkdirAll(inst, 0o755)
+		os.WriteFile(filepath.Join(inst, "lima.yaml"), []byte("portForwards:\n- guestPort: 4000\n  hostPort: 4000\n"), 0o644)
+		if err := WriteOwner(inst, a); err != nil {
+			t.Fatal(err)
+		}
+		// An instance vmhook did not create is not read.
+		os.MkdirAll(e.InstanceDir("other"), 0o755)
+		os.WriteFile(filepath.Join(e.InstanceDir("other"), "lima.yaml"), []byte("portForwards:\n- guestPort: 5000\n  hostPort: 5000\n"), 0o644)
+		os.MkdirAll(filepath.Dir(portRegistryPath(e)), 0o755)
+		return e, filepath.Join(root, "b", ".lima", "config.yaml")
+	}
+	for _, tc := range []struct {
+		name  string
+		spoil func(path string)
+	}{
+		{"corrupt", func(p string) { os.WriteFile(p, []byte("{\"claims\": {\"a-dev\": "), 0o644) }},
+		{"deleted", func(p string) { os.Remove(p) }},
+		{"empty", func(p string) { os.WriteFile(p, nil, 0o644) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, cfgB := setup(t)
+			tc.spoil(portRegistryPath(e))
+			r, err := loadPortRegistry(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.free = func(int) bool { return true }
+			got, err := r.allocate("b-dev", cfgB, []int{3000, 4000, 5000}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[3000] == 3000 || got[4000] == 4000 {
+				t.Fatalf("b was given a port a's VM uses: %v", got)
+			}
+			if got[5000] != 5000 {
+				t.Fatalf("a port held by no vmhook VM was not given: %v", got)
+			}
+			// The allocation was saved: the registry is whole again (its
+			// claim counts once the config is written).
+			os.MkdirAll(filepath.Dir(cfgB), 0o755)
+			os.WriteFile(cfgB, nil, 0o644)
+			again, err := loadPortRegistry(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, ok := again.Claims["b-dev"]; !ok || !reflect.DeepEqual(c.Ports, got) {
+				t.Fatalf("allocation not saved: %v", again.Claims)
+			}
+		})
+	}
+	t.Run("unsavable", func(t *testing.T) {
+		e, cfgB := setup(t)
+		os.Remove(portRegistryPath(e))
+		os.Mkdir(portRegistryPath(e), 0o755) // rename over it fails, even as root
+		r, err := loadPortRegistry(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.free = func(int) bool { return true }
+		if got, err := r.allocate("b-dev", cfgB, []int{3000}, nil); err == nil {
+			t.Fatalf("allocation succeeded without being saved: %v", got)
+		}
+	})
+	t.Run("same name, other project", func(t *testing.T) {
+		// Two projects that both rendered a config for a-dev (before one
+		// moved to its hashed name) do not share a's ports.
+		e, cfgB := setup(t)
+		r, _ := loadPortRegistry(e)
+		r.free = func(int) bool { return true }
+		got, err := r.allocate("a-dev", cfgB, []int{3000}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[3000] == 3000 {
+			t.Fatalf("b took a's port under a's name: %v", got)
+		}
+	})
+}

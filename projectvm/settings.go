@@ -153,9 +153,21 @@ func parseLayer(source string, data []byte, kind layerKind) (*parsedLayer, error
 	if len(doc.Content) == 0 {
 		return pl, nil
 	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		line := extra.Line
+		if len(extra.Content) > 0 {
+			line = extra.Content[0].Line
+		}
+		return nil, &SettingsError{Source: source, Line: line, Msg: "holds a second YAML document; a settings file is one document (remove the ---)"}
+	}
 	root := doc.Content[0]
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return pl, nil
+	}
+	if err := checkTree(root, "", 0); err != nil {
+		err.Source = source
+		return nil, err
 	}
 	if root.Kind != yaml.MappingNode {
 		return nil, &SettingsError{Source: source, Line: root.Line, Msg: "must be a mapping of settings (cpus: 4, memory: 4GiB, …)"}
@@ -219,6 +231,78 @@ func cleanYAMLError(err error) string {
 	return strings.TrimPrefix(err.Error(), "yaml: ")
 }
 
+// Limits that keep a hostile settings file cheap to read and to render.
+const (
+	maxSettingsSize = 1 << 20 // bytes
+	maxDepth        = 32      // nesting levels below a top-level field
+	maxEnv          = 1000    // variables in env
+	maxList         = 256     // entries in ports, mounts, sockets, provision
+)
+
+// checkTree refuses a key given twice in any mapping (YAML would silently
+// keep one of them) and nesting deeper than maxDepth. It does not follow
+// aliases: their anchors are checked where they are defined.
+func checkTree(n *yaml.Node, path string, depth int) *SettingsError {
+	if depth > maxDepth+1 {
+		top, _, _ := strings.Cut(path, ".")
+		top, _, _ = strings.Cut(top, "[")
+		return &SettingsError{Line: n.Line, Field: top + fieldTail(path, top), Msg: fmt.Sprintf("nests deeper than %d levels", maxDepth)}
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		first := make(map[string]int, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			if k.Kind == yaml.ScalarNode {
+				if l, ok := first[k.Value]; ok {
+					return &SettingsError{Line: k.Line, Field: p, Msg: fmt.Sprintf("is given twice (first on line %d)", l)}
+				}
+				first[k.Value] = k.Line
+			}
+			if err := checkTree(n.Content[i+1], p, depth+1); err != nil {
+				return err
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if err := checkTree(c, fmt.Sprintf("%s[%d]", path, i), depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// fieldTail shortens a deep path for an error message: the top-level field
+// and its first key are enough to find the place, with the line.
+func fieldTail(path, top string) string {
+	rest := strings.TrimPrefix(path, top)
+	if i := strings.IndexAny(rest[min(1, len(rest)):], ".["); i >= 0 {
+		return rest[:i+1]
+	}
+	return rest
+}
+
+// decodeInt decodes a whole number; YAML would truncate 1.5 to 1 silently.
+func decodeInt(v *yaml.Node) (int, *SettingsError) {
+	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
+		got := v.Value
+		if v.Kind != yaml.ScalarNode {
+			got = map[yaml.Kind]string{yaml.SequenceNode: "a list", yaml.MappingNode: "a mapping", yaml.AliasNode: "an alias"}[v.Kind]
+		}
+		return 0, &SettingsError{Line: v.Line, Msg: fmt.Sprintf("must be a whole number, got %q", got)}
+	}
+	var n int
+	if err := v.Decode(&n); err != nil {
+		return 0, &SettingsError{Line: v.Line, Msg: fmt.Sprintf("must be a whole number, got %q", v.Value)}
+	}
+	return n, nil
+}
+
 // decodeField decodes the value node v of the top-level field name into l.
 func decodeField(l *layer, name string, v *yaml.Node) error {
 	checkKeys := func(n *yaml.Node, keys ...string) error {
@@ -243,8 +327,22 @@ func decodeField(l *layer, name string, v *yaml.Node) error {
 		return nil
 	}
 	switch name {
+	case "ports", "mounts", "sockets", "provision", "allowMounts":
+		if v.Kind == yaml.SequenceNode && len(v.Content) > maxList {
+			return &SettingsError{Msg: fmt.Sprintf("lists %d entries; at most %d are allowed", len(v.Content), maxList)}
+		}
+	}
+	switch name {
 	case "cpus":
-		return v.Decode(&l.CPUs)
+		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+			return nil // "cpus:" with nothing after it leaves the layer below
+		}
+		n, err := decodeInt(v)
+		if err != nil {
+			return err
+		}
+		l.CPUs = &n
+		return nil
 	case "memory":
 		return decodeScalarString(v, &l.Memory)
 	case "disk":
@@ -261,14 +359,46 @@ func decodeField(l *layer, name string, v *yaml.Node) error {
 		type plain Image
 		return v.Decode((*plain)(l.Image))
 	case "ports":
-		l.Ports = new([]int)
-		return v.Decode(l.Ports)
+		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+			l.Ports = new([]int) // "ports:" with nothing after it clears them
+			return nil
+		}
+		if v.Kind != yaml.SequenceNode {
+			return &SettingsError{Msg: fmt.Sprintf("must be a list, got %q", v.Value)}
+		}
+		ports := make([]int, 0, len(v.Content))
+		for i, it := range v.Content {
+			n, err := decodeInt(it)
+			if err != nil {
+				err.Field = fmt.Sprintf("[%d]", i)
+				return err
+			}
+			ports = append(ports, n)
+		}
+		l.Ports = &ports
+		return nil
 	case "mounts":
 		if err := checkKeys(v, "location", "writable"); err != nil {
 			return err
 		}
 		l.Mounts = new([]Mount)
-		return v.Decode(l.Mounts)
+		if err := v.Decode(l.Mounts); err != nil {
+			return err
+		}
+		for i, m := range *l.Mounts {
+			line := v.Line
+			if v.Kind == yaml.SequenceNode && i < len(v.Content) {
+				line = v.Content[i].Line
+			}
+			switch {
+			case strings.TrimSpace(m.Location) == "":
+				return &SettingsError{Line: line, Field: fmt.Sprintf("[%d]", i), Msg: "location must not be empty"}
+			case filepath.Clean(m.Location) == ".":
+				// It would be mounted over the project, read-only.
+				return &SettingsError{Line: line, Field: fmt.Sprintf("[%d]", i), Msg: fmt.Sprintf("%q is the project directory, which is mounted writable already; list a directory inside it", m.Location)}
+			}
+		}
+		return nil
 	case "sockets":
 		if err := checkKeys(v, "host", "guest", "env"); err != nil {
 			return err
@@ -278,7 +408,7 @@ func decodeField(l *layer, name string, v *yaml.Node) error {
 	case "forwardAgent":
 		return v.Decode(&l.ForwardAgent)
 	case "env":
-		return v.Decode(&l.Env)
+		return decodeEnv(v, &l.Env)
 	case "provision":
 		if err := checkKeys(v, "mode", "script"); err != nil {
 			return err
@@ -291,7 +421,15 @@ func decodeField(l *layer, name string, v *yaml.Node) error {
 		if v.Kind != yaml.MappingNode {
 			return &SettingsError{Msg: "must be a mapping of Lima settings"}
 		}
-		return v.Decode(&l.Lima)
+		if err := checkLima(v); err != nil {
+			return err
+		}
+		m, err := limaMapping(v)
+		if err != nil {
+			return err
+		}
+		l.Lima = m
+		return nil
 	case "rebuild":
 		return decodeScalarString(v, &l.Rebuild)
 	case "allowMounts":
@@ -299,6 +437,37 @@ func decodeField(l *layer, name string, v *yaml.Node) error {
 		return v.Decode(l.AllowMounts)
 	}
 	return fmt.Errorf("unknown field")
+}
+
+// decodeEnv reads a mapping of variables. It walks the nodes itself: the
+// YAML library's own check for repeated keys is quadratic in their number.
+func decodeEnv(v *yaml.Node, dst *map[string]string) error {
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+		return nil
+	}
+	if v.Kind != yaml.MappingNode {
+		return &SettingsError{Msg: "must be a mapping of variables (NAME: value)"}
+	}
+	if n := len(v.Content) / 2; n > maxEnv {
+		return &SettingsError{Msg: fmt.Sprintf("has %d variables; at most %d are allowed", n, maxEnv)}
+	}
+	env := make(map[string]string, len(v.Content)/2)
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, val := v.Content[i], v.Content[i+1]
+		if val.Kind == yaml.AliasNode && val.Alias != nil {
+			val = val.Alias
+		}
+		if k.Kind != yaml.ScalarNode || val.Kind != yaml.ScalarNode {
+			return &SettingsError{Line: val.Line, Field: k.Value, Msg: "must be a single value"}
+		}
+		if val.ShortTag() == "!!null" {
+			env[k.Value] = ""
+			continue
+		}
+		env[k.Value] = val.Value
+	}
+	*dst = env
+	return nil
 }
 
 func decodeScalarString(v *yaml.Node, dst **string) error {
@@ -365,9 +534,12 @@ func LoadSettings(src Sources) (Settings, error) {
 		if f.path == "" {
 			continue
 		}
-		data, err := os.ReadFile(f.path)
+		data, err := readLimited(f.path, maxSettingsSize)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
+		}
+		if errors.Is(err, errTooLarge) {
+			return Settings{}, &SettingsError{Source: f.path, Msg: "is larger than 1 MiB; a settings file may hold at most 1 MiB"}
 		}
 		if err != nil {
 			return Settings{}, fmt.Errorf("read settings: %w", err)
@@ -389,6 +561,13 @@ func LoadSettings(src Sources) (Settings, error) {
 		} else if err := pl.resolvePaths(src.ProjectDir); err != nil {
 			return Settings{}, err
 		}
+		if f.kind == kindProject && pl.Mounts != nil {
+			for i, m := range *pl.Mounts {
+				if m.Location == filepath.Clean(src.ProjectDir) {
+					return Settings{}, &SettingsError{Source: f.path, Line: pl.lines["mounts"], Field: fmt.Sprintf("mounts[%d]", i), Msg: fmt.Sprintf("%q is the project directory, which is mounted writable already; list a directory inside it", m.Location)}
+				}
+			}
+		}
 		layers = append(layers, pl)
 	}
 	envLayer, err := envLayer(src.Env, src.Home)
@@ -407,6 +586,26 @@ func LoadSettings(src Sources) (Settings, error) {
 		}
 	}
 	return s, nil
+}
+
+var errTooLarge = errors.New("file too large")
+
+// readLimited reads at most limit bytes of path, failing with errTooLarge
+// when there is more, so a huge (or endless) file costs no more than that.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, errTooLarge
+	}
+	return data, nil
 }
 
 // apply validates the fields set in pl and lays them over s.
@@ -440,16 +639,22 @@ func (s *Settings) apply(pl *parsedLayer) error {
 		if strings.TrimSpace(l.Image.Location) == "" {
 			return bad("image", "location must not be empty")
 		}
-		if l.Image.Digest != "" && !regexp.MustCompile(`^sha(256|512):[0-9a-f]+$`).MatchString(l.Image.Digest) {
-			return bad("image", "digest %q must look like sha256:<hex>", l.Image.Digest)
+		if l.Image.Digest != "" && !digestRE.MatchString(l.Image.Digest) {
+			return bad("image", "digest %q must look like sha256:<hex> (64 hex digits; sha512: 128)", l.Image.Digest)
 		}
 		s.Image = *l.Image
 	}
 	if l.Ports != nil {
+		if n := len(*l.Ports); n > maxList {
+			return bad("ports", "lists %d entries; at most %d are allowed", n, maxList)
+		}
 		seen := map[int]bool{}
 		for i, p := range *l.Ports {
 			if p < 1 || p > 65535 {
 				return bad(fmt.Sprintf("ports[%d]", i), "%d is not a port number (1-65535)", p)
+			}
+			if p == 22 {
+				return bad(fmt.Sprintf("ports[%d]", i), "22 is the guest's ssh port, which Lima does not forward")
 			}
 			if seen[p] {
 				return bad("ports", "port %d is listed twice", p)
@@ -539,6 +744,10 @@ func (s *Settings) apply(pl *parsedLayer) error {
 	}
 	return nil
 }
+
+// digestRE is the digest form Lima accepts, with the length of each
+// algorithm's hash.
+var digestRE = regexp.MustCompile(`^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$`)
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 

@@ -1,11 +1,13 @@
 package projectvm
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSettingsLayers(t *testing.T) {
@@ -27,9 +29,12 @@ func TestSettingsLayers(t *testing.T) {
 		{"env ports replace project ports", "", "ports: [3000]\n", []string{"VM_PORTS=8080, 9090"}, Flags{}, func(s Settings) (any, any) { return s.Ports, []int{8080, 9090} }},
 		{"flag ports replace env ports", "", "", []string{"VM_PORTS=8080"}, Flags{Ports: []string{"5173", "3000,4000"}}, func(s Settings) (any, any) { return s.Ports, []int{5173, 3000, 4000} }},
 		{"env image", "", "image: /a.img\n", []string{"VM_IMAGE=/b.img"}, Flags{}, func(s Settings) (any, any) { return s.Image.Location, "/b.img" }},
-		{"image mapping with digest", "", "image: {location: /a.img, digest: 'sha256:abcd'}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image, Image{"/a.img", "sha256:abcd"} }},
+		{"image mapping with digest", "", "image: {location: /a.img, digest: 'sha256:" + strings.Repeat("ab", 32) + "'}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image, Image{"/a.img", "sha256:" + strings.Repeat("ab", 32)} }},
 		{"relative image is the project's", "", "image: img/disk.qcow2\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image.Location, "/proj/img/disk.qcow2" }},
 		{"env maps merge by key", "env: {A: u, B: u}\n", "env: {B: p}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Env, map[string]string{"A": "u", "B": "p"} }},
+		{"lima fields vmhook does not check pass through", "", "lima: {video: {display: none}, cpus: 2, images: [{location: /a.img, arch: x86_64}], ssh: {localPort: 0}}\n", nil, Flags{}, func(s Settings) (any, any) {
+			return s.Lima["video"], map[string]any{"display": "none"}
+		}},
 		{"lima maps merge deeply", "lima: {ssh: {forwardX11: true}}\n", "lima: {ssh: {forwardX11Trusted: true}}\n", nil, Flags{}, func(s Settings) (any, any) {
 			return s.Lima, map[string]any{"ssh": map[string]any{"forwardX11": true, "forwardX11Trusted": true}}
 		}},
@@ -39,6 +44,8 @@ func TestSettingsLayers(t *testing.T) {
 		{"session none", "session: tmux\n", "session: none\n", nil, Flags{}, func(s Settings) (any, any) { return s.Session, "" }},
 		{"provision defaults to system", "", "provision: [{script: 'echo hi'}]\n", nil, Flags{}, func(s Settings) (any, any) { return s.Provision, []Provision{{"system", "echo hi"}} }},
 		{"empty project file", "", "", nil, Flags{}, func(s Settings) (any, any) { return s.CPUs, def.CPUs }},
+		{"empty ports clear the user's", "ports: [3000]\n", "ports:\n", nil, Flags{}, func(s Settings) (any, any) { return s.Ports, []int(nil) }},
+		{"empty cpus is unset", "cpus: 3\n", "cpus:\n", nil, Flags{}, func(s Settings) (any, any) { return s.CPUs, 3 }},
 		{"empty env var is unset", "", "cpus: 3\n", []string{"VM_CPUS="}, Flags{}, func(s Settings) (any, any) { return s.CPUs, 3 }},
 	}
 	for _, tt := range tests {
@@ -94,6 +101,45 @@ func TestSettingsErrors(t *testing.T) {
 		{"", []string{"VM_CPUS=x"}, Flags{}, `environment VM_CPUS: cpus: "x" is not a whole number`},
 		{"", []string{"VM_MEMORY=huge"}, Flags{}, `environment VM_MEMORY: memory: "huge" is not a size`},
 		{"", nil, Flags{Ports: []string{"99999"}}, "flag --port: ports[0]: 99999 is not a port number"},
+		{"cpus: 1.5\n", nil, Flags{}, `vmhook.yaml:1: cpus: must be a whole number, got "1.5"`},
+		{"cpus: '2'\n", nil, Flags{}, `vmhook.yaml:1: cpus: must be a whole number, got "2"`},
+		{"ports: [3000, 80.5]\n", nil, Flags{}, `vmhook.yaml:1: ports[1]: must be a whole number, got "80.5"`},
+		{"ports:\n- 3000\n- [1]\n", nil, Flags{}, `vmhook.yaml:3: ports[1]: must be a whole number`},
+		{"mounts: ['']\n", nil, Flags{}, "vmhook.yaml:1: mounts[0]: location must not be empty"},
+		{"mounts:\n- data\n- {location: ' '}\n", nil, Flags{}, "vmhook.yaml:3: mounts[1]: location must not be empty"},
+		{"mounts: ['.']\n", nil, Flags{}, `vmhook.yaml:1: mounts[0]: "." is the project directory, which is mounted writable already; list a directory inside it`},
+		{"mounts: [data/..]\n", nil, Flags{}, `mounts[0]: "data/.." is the project directory`},
+		{"cpus: 1\nmemory: 4GiB\ncpus: 2\n", nil, Flags{}, "vmhook.yaml:3: cpus: is given twice (first on line 1)"},
+		{"env:\n  A: x\n  A: y\n", nil, Flags{}, "vmhook.yaml:3: env.A: is given twice (first on line 2)"},
+		{"lima:\n  ssh:\n    forwardX11: true\n    forwardX11: false\n", nil, Flags{}, "vmhook.yaml:4: lima.ssh.forwardX11: is given twice (first on line 3)"},
+		{"cpus: 1\n---\ncpus: 2\n", nil, Flags{}, "vmhook.yaml:3: holds a second YAML document; a settings file is one document"},
+		{"cpus: 1\n---\n", nil, Flags{}, "holds a second YAML document"},
+		{"image: {location: /a.img, digest: 'sha256:abcd'}\n", nil, Flags{}, `vmhook.yaml:1: image: digest "sha256:abcd" must look like sha256:<hex> (64 hex digits; sha512: 128)`},
+		{"image: {location: /a.img, digest: 'sha512:" + strings.Repeat("a", 64) + "'}\n", nil, Flags{}, `image: digest "sha512:aaaa`},
+		{"env: {A: [1]}\n", nil, Flags{}, `vmhook.yaml:1: env.A: must be a single value`},
+		{"env:\n" + strings.Repeat("  K: v\n", 2), nil, Flags{}, "vmhook.yaml:3: env.K: is given twice"},
+		{"env: {" + manyKeys(1001) + "}\n", nil, Flags{}, "vmhook.yaml:1: env: has 1001 variables; at most 1000 are allowed"},
+		{"lima:\n  x: " + strings.Repeat("[", 40) + strings.Repeat("]", 40) + "\n", nil, Flags{}, "vmhook.yaml:2: lima.x: nests deeper than 32 levels"},
+		{"lima:\n  cpus: many\n", nil, Flags{}, `vmhook.yaml:2: lima.cpus: must be a whole number, got "many"`},
+		{"lima: {cpus: 1.5}\n", nil, Flags{}, `vmhook.yaml:1: lima.cpus: must be a whole number, got "1.5"`},
+		{"lima:\n  images: []\n", nil, Flags{}, "vmhook.yaml:2: lima.images: must list at least one entry (Lima refuses an empty list)"},
+		{"lima:\n  images:\n  - arch: x86_64\n", nil, Flags{}, "vmhook.yaml:3: lima.images[0].location: must be set"},
+		{"lima:\n  images: [{location: /a.img, digest: 'sha256:12'}]\n", nil, Flags{}, `vmhook.yaml:2: lima.images[0].digest: "sha256:12" must look like sha256:<hex>`},
+		{"lima:\n  ssh:\n    localPort: 22\n", nil, Flags{}, "vmhook.yaml:3: lima.ssh.localPort: must not be 22 (Lima keeps it for ssh)"},
+		{"lima: {ssh: {forwardAgent: yes please}}\n", nil, Flags{}, `vmhook.yaml:1: lima.ssh.forwardAgent: must be true or false, got "yes please"`},
+		{"lima: {vmType: kvm}\n", nil, Flags{}, `vmhook.yaml:1: lima.vmType: "kvm" is not one of qemu, vz, wsl2, krunkit`},
+		{"lima: {memory: lots}\n", nil, Flags{}, `lima.memory: "lots" is not a size such as 4GiB`},
+		{"lima: {portForwards: [{guestPort: 70000}]}\n", nil, Flags{}, "lima.portForwards[0].guestPort: 70000 is not a port number (1-65535)"},
+		{"lima: {portForwards: [{guestSocket: run/x.sock, hostSocket: /tmp/x}]}\n", nil, Flags{}, `lima.portForwards[0].guestSocket: "run/x.sock" must be an absolute path`},
+		{"lima: {mounts: [{writable: true}]}\n", nil, Flags{}, "lima.mounts[0].location: must be set"},
+		{"lima: {env: {A: [1]}}\n", nil, Flags{}, "lima.env.A: must be a single value"},
+		{"lima: {provision: [{mode: later}]}\n", nil, Flags{}, `lima.provision[0].mode: "later" is not one of system`},
+		{"lima: {a: &x {b: 1}, c: {<<: *x}}\n", nil, Flags{}, "merge keys (<<) are not supported"},
+		{"ports: [22]\n", nil, Flags{}, "vmhook.yaml:1: ports[0]: 22 is the guest's ssh port, which Lima does not forward"},
+		{"ports: [" + strings.TrimSuffix(strings.Repeat("3000, ", 300), ", ") + "]\n", nil, Flags{}, "vmhook.yaml:1: ports: lists 300 entries; at most 256 are allowed"},
+		{"lima:\n  a: &a " + nest(20, "1") + "\n  b: " + nest(20, "*a") + "\n", nil, Flags{}, "lima: nests deeper than 32 levels (through aliases)"},
+		{"", []string{"VM_PORTS=" + strings.TrimSuffix(strings.Repeat("3000,", 300), ",")}, Flags{}, "environment VM_PORTS: ports: lists 300 entries; at most 256 are allowed"},
+		{"# " + strings.Repeat("x", 2<<20) + "\n", nil, Flags{}, "vmhook.yaml: is larger than 1 MiB; a settings file may hold at most 1 MiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
@@ -112,4 +158,37 @@ func TestSettingsErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func manyKeys(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, "K%d: v, ", i)
+	}
+	return strings.TrimSuffix(b.String(), ", ")
+}
+
+// TestSettingsHostileSizeIsCheap makes sure a file at the limits is read
+// quickly: 40,000 environment keys took 4-5 s (quadratic), now about 0.1 s.
+// The bound leaves room for a loaded machine.
+func TestSettingsHostileSizeIsCheap(t *testing.T) {
+	for _, data := range []string{
+		"env: {" + manyKeys(40000) + "}\n",
+		"env:\n" + strings.ReplaceAll(manyKeys(900), ", ", "\n") + "\n",
+		"lima: {" + strings.ReplaceAll(manyKeys(40000), "K", "k") + "}\n",
+		"lima:\n  x: " + strings.Repeat("[", 6000) + strings.Repeat("]", 6000) + "\n",
+	} {
+		pf := filepath.Join(t.TempDir(), "vmhook.yaml")
+		os.WriteFile(pf, []byte(data), 0o644)
+		start := time.Now()
+		LoadSettings(Sources{ProjectFile: pf, ProjectDir: "/proj"})
+		if d := time.Since(start); d > 1500*time.Millisecond {
+			t.Errorf("a %d-byte file took %v", len(data), d)
+		}
+	}
+}
+
+// nest wraps v in n flow lists.
+func nest(n int, v string) string {
+	return strings.Repeat("[", n) + v + strings.Repeat("]", n)
 }

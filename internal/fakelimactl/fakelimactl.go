@@ -12,6 +12,9 @@
 //	                           did not expect is logged as "UNEXPECTED <args>"
 //	FAKE_LIMACTL_FAIL          comma list of subcommands that fail with exit 1
 //	                           (e.g. "start,create")
+//	FAKE_LIMACTL_CREATE_PARTIAL if set, create writes the instance's
+//	                           lima.yaml and then fails, as Lima does when a
+//	                           later step of create goes wrong
 //	FAKE_LIMACTL_START_SLEEP   Go duration a start takes (e.g. "2s")
 //	FAKE_LIMACTL_SHELL_EXIT    exit code of "shell" (default 0)
 //	FAKE_LIMACTL_SHELL_CMD     if set, "shell" runs sh -c with it, in the
@@ -169,6 +172,9 @@ func (f *fake) create(a []string) int {
 		return f.fatal(err.Error())
 	}
 	os.WriteFile(filepath.Join(d, "lima.yaml"), data, 0o644)
+	if os.Getenv("FAKE_LIMACTL_CREATE_PARTIAL") != "" {
+		return f.fatal("fake failure of create after writing lima.yaml (FAKE_LIMACTL_CREATE_PARTIAL)")
+	}
 	os.WriteFile(filepath.Join(d, "lima-version"), []byte("1.0.7"), 0o644)
 	f.logrus("info", "Terminal is not available, proceeding without opening an editor")
 	return 0
