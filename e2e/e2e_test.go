@@ -319,8 +319,10 @@ func (h *harness) calls(prefix string) int {
 func (h *harness) newProject(target, name string) string {
 	h.t.Helper()
 	// Waits for vmhook new to finish (its exit status), not for a file.
-	if got := h.marker(target, "cd "+shq(h.projects)+" && vmhook new "+name+" 2>&1 >/dev/null; echo rc=$?", 60*time.Second); got != "rc=0" {
-		h.t.Fatalf("vmhook new %s: %q", name, got)
+	errFile := filepath.Join(h.root, "new-"+name+".err")
+	if got := h.marker(target, "cd "+shq(h.projects)+" && vmhook new "+name+" >/dev/null 2>"+shq(errFile)+"; echo rc=$?", 60*time.Second); got != "rc=0" {
+		msg, _ := os.ReadFile(errFile)
+		h.t.Fatalf("vmhook new %s: %s\n%s", name, got, msg)
 	}
 	dir := filepath.Join(h.projects, name)
 	// One CPU and 1 GiB each: two VMs must boot side by side on 2 cores.
