@@ -77,7 +77,7 @@ func skipUnlessBootable(t *testing.T, repo string, lima limatest.Binary) string 
 	if image == "" {
 		t.Skip("end-to-end VM test skipped: VMHOOK_E2E_IMAGE is not set (run e2e/run.sh or .ci/run, which build the guest image)")
 	}
-	for _, tool := range []string{"tmux", "zsh", "direnv", "runuser", "go"} {
+	for _, tool := range []string{"tmux", "zsh", "bash", "fish", "direnv", "runuser", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("end-to-end VM test skipped: %s not found", tool)
 		}
@@ -151,6 +151,11 @@ func newHarness(t *testing.T, lima limatest.Binary) *harness {
 		`eval "$(direnv hook zsh)"` + "\n" + `eval "$(vmhook init zsh)"` + "\n"
 	os.WriteFile(filepath.Join(h.home, ".zshrc"), []byte(zshrc), 0o644)
 	os.WriteFile(filepath.Join(h.home, ".zshenv"), nil, 0o644)
+	bashrc := "PS1='host% '\n" + `eval "$(direnv hook bash)"` + "\n" + `eval "$(vmhook init bash)"` + "\n"
+	os.WriteFile(filepath.Join(h.home, ".bashrc"), []byte(bashrc), 0o644)
+	fishConfig := "set -g fish_greeting\nfunction fish_prompt; echo -n 'host% '; end\ndirenv hook fish | source\nvmhook init fish | source\n"
+	os.MkdirAll(filepath.Join(h.home, ".config", "fish"), 0o755)
+	os.WriteFile(filepath.Join(h.home, ".config", "fish", "config.fish"), []byte(fishConfig), 0o644)
 	h.chownAll()
 	stdlib := h.run("vmhook", "stdlib")
 	os.WriteFile(filepath.Join(h.home, ".config", "direnv", "lib", "vmhook.sh"), []byte(stdlib), 0o644)
@@ -234,10 +239,19 @@ func (h *harness) tmux(args ...string) string {
 // target.
 func (h *harness) pane(name string) string {
 	h.t.Helper()
+	return h.shellPane(name, "zsh")
+}
+
+// shellPane opens a new tmux window running an interactive shell (zsh,
+// bash or fish, each set up with direnv's hook and vmhook's as the README
+// says, and the prompt "host% ") and returns its target.
+func (h *harness) shellPane(name, shell string) string {
+	h.t.Helper()
+	argv := []string{shell, "-i"}
 	if strings.TrimSpace(h.tryTmux("has-session", "-t", "e2e")) == "ok" {
-		h.tmux("new-window", "-t", "e2e", "-n", name, "-c", h.projects, "zsh", "-i")
+		h.tmux(append([]string{"new-window", "-t", "e2e", "-n", name, "-c", h.projects}, argv...)...)
 	} else {
-		h.tmux("-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-n", name, "-x", "220", "-y", "50", "-c", h.projects, "zsh", "-i")
+		h.tmux(append([]string{"-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-n", name, "-x", "220", "-y", "50", "-c", h.projects}, argv...)...)
 	}
 	target := "e2e:" + name
 	h.waitPane(target, `host%\s*$`, 30*time.Second)
@@ -556,6 +570,11 @@ func TestE2E(t *testing.T) {
 	}
 	h.send(main, "exit")
 	h.waitPane(main, `host%\s*$`, 30*time.Second)
+
+	// The same flows in bash and fish, on the running VM.
+	for _, shell := range []string{"bash", "fish"} {
+		h.walkShell(shell, dir, name)
+	}
 	h.run("vmhook", "stop", "--project", dir)
 
 	// 7. Two projects opened at once from two panes: two VMs, both running,
@@ -583,6 +602,49 @@ func TestE2E(t *testing.T) {
 		}
 	}
 	h.writeNotes()
+}
+
+// walkShell drives the entry flows in another host shell, the VM of dir
+// running: cd in enters it; cd inside the VM does not nest and vmhook
+// refuses there; exit returns to the host shell, which does not enter again
+// on the next prompts; cd .. and back enters again.
+func (h *harness) walkShell(shell, dir, name string) {
+	h.t.Helper()
+	if _, err := exec.LookPath(shell); err != nil {
+		h.t.Fatalf("%s not installed: the real-VM flows run in zsh, bash and fish", shell)
+	}
+	p := h.shellPane(shell, shell)
+	h.clear(p)
+	start := time.Now()
+	h.send(p, "cd "+filepath.Base(dir))
+	h.waitPane(p, guestPrompt(name), 2*time.Minute)
+	h.record(shell+": warm cd → prompt in the running VM", time.Since(start))
+	if got := h.marker(p, "hostname", 30*time.Second); got != "lima-"+name {
+		h.t.Fatalf("%s: hostname after cd = %q, want lima-%s", shell, got, name)
+	}
+	h.send(p, "cd / && cd "+shq(dir))
+	if got := h.marker(p, "hostname; ./.vmhook-e2e shell 2>&1; echo rc=$?", 30*time.Second); !strings.HasPrefix(got, "lima-"+name+"\n") || !strings.Contains(got, "already inside") || !strings.HasSuffix(got, "rc=1") {
+		h.t.Fatalf("%s: cd and vmhook shell inside the VM: %q", shell, got)
+	}
+	shells := h.calls("shell ")
+	h.clear(p)
+	h.send(p, "exit")
+	h.waitPane(p, `host%\s*$`, 30*time.Second)
+	for i := 0; i < 3; i++ {
+		h.send(p, "")
+	}
+	if got := h.marker(p, "hostname", 30*time.Second); got == "lima-"+name {
+		h.t.Fatalf("%s: entered the VM again after exit", shell)
+	}
+	if n := h.calls("shell "); n != shells {
+		h.t.Fatalf("%s: limactl shell called %d more times after exit", shell, n-shells)
+	}
+	h.clear(p)
+	h.send(p, "cd .. && cd "+filepath.Base(dir))
+	h.waitPane(p, guestPrompt(name), 2*time.Minute)
+	h.send(p, "exit")
+	h.waitPane(p, `host%\s*$`, 30*time.Second)
+	h.tmux("kill-window", "-t", p)
 }
 
 func (h *harness) waitHTTP(port int, timeout time.Duration) {

@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-packages=(direnv zsh tmux qemu-system-x86 qemu-utils openssh-client openssh-sftp-server
+packages=(direnv zsh fish tmux qemu-system-x86 qemu-utils openssh-client openssh-sftp-server
 	debootstrap debian-archive-keyring e2fsprogs procps)
 missing=()
 for p in "${packages[@]}"; do
