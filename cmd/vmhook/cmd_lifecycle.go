@@ -17,6 +17,11 @@ var _ = register(lifecycleCommands)
 // for another vmhook is bounded by the Manager's lock time-out, each create
 // and start by limactl's start time-out, and all of it by a signal.
 func (r *rt) ensureRunning(c *cli.Context, m *projectvm.Manager, p *projectvm.Project, apply bool) error {
+	// Every verb that starts a VM comes through here: refusing here as well
+	// keeps one that forgot to check first from starting a VM in a VM.
+	if err := r.refuseStart(); err != nil {
+		return err
+	}
 	pr := r.startProgress("starting " + p.Name)
 	m.OnPhase = pr.onPhase
 	var err error
@@ -35,7 +40,7 @@ func (r *rt) ensureRunning(c *cli.Context, m *projectvm.Manager, p *projectvm.Pr
 func lifecycleCommands(r *rt) []*cli.Command {
 	up := func(apply bool) cli.ActionFunc {
 		return func(c *cli.Context) error {
-			if err := r.refuseInEnvrc("start"); err != nil {
+			if err := r.refuseStart(); err != nil {
 				return err
 			}
 			m, p, err := r.managed(c, flagsFrom(c))
@@ -75,7 +80,7 @@ func lifecycleCommands(r *rt) []*cli.Command {
 			Usage: "stop and start the project's VM",
 			Flags: projectFlags,
 			Action: func(c *cli.Context) error {
-				if err := r.refuseInEnvrc("start"); err != nil {
+				if err := r.refuseStart(); err != nil {
 					return err
 				}
 				m, p, err := r.managed(c, projectvm.Flags{})
@@ -153,6 +158,29 @@ func (r *rt) interrupted(ctx context.Context, during, next string) error {
 		msg += " " + during
 	}
 	return &exitError{code: s.code(), msg: msg + "; " + next}
+}
+
+// refuseStart stops anything from starting, creating or entering a VM
+// inside a VM or from an .envrc.
+func (r *rt) refuseStart() error {
+	if err := r.refuseInVM(); err != nil {
+		return err
+	}
+	return r.refuseInEnvrc("start")
+}
+
+// refuseInVM stops anything from starting, creating or entering a VM inside
+// a VM: SYSINIT_IN_VM is set in every guest, and on the limactl shell
+// command line.
+func (r *rt) refuseInVM() error {
+	if r.getenv("SYSINIT_IN_VM") != "" {
+		where := r.getenv("VMHOOK_VM")
+		if where == "" {
+			where = "a VM"
+		}
+		return fmt.Errorf("already inside %s (SYSINIT_IN_VM is set); vmhook does not start or enter a VM from inside one", where)
+	}
+	return nil
 }
 
 // refuseInEnvrc stops anything from starting or entering a VM while direnv

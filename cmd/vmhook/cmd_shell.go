@@ -25,12 +25,8 @@ func shellCommands(r *rt) []*cli.Command {
 			if len(cmd) > 0 && !slices.Contains(r.rawArgs(c), "--") {
 				return usagef("put the command after --, as in: vmhook shell -- %s", cmd[0])
 			}
-			if vm := r.getenv("SYSINIT_IN_VM"); vm != "" {
-				where := r.getenv("VMHOOK_VM")
-				if where == "" {
-					where = "a VM"
-				}
-				return fmt.Errorf("already inside %s (SYSINIT_IN_VM is set); vmhook does not start VMs inside VMs", where)
+			if err := r.refuseInVM(); err != nil {
+				return err
 			}
 			if err := r.refuseInEnvrc("enter"); err != nil {
 				return err
