@@ -41,6 +41,11 @@ func shellCommands(r *rt) []*cli.Command {
 			if err := r.ensureRunning(c, m, p, false); err != nil {
 				return err
 			}
+			// A Ctrl-C that came as the start ended still means "stop
+			// here", not "enter".
+			if c.Context.Err() != nil {
+				return r.interrupted(c.Context, "", p.Name+" is running; run vm-shell to enter it")
+			}
 			// Exec replaces vmhook: every lock was released when Ensure
 			// returned, and limactl's exit code becomes ours.
 			return m.Lima.Exec(projectvm.ShellArgs(p, cmd, projectvm.GuestShell(m.Env.InstanceDir(p.Name))), r.environ)

@@ -140,7 +140,15 @@ const forceExitAfter = 5 * time.Second
 func withSignals(parent context.Context, stderr io.Writer) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(parent)
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	// Under nohup, SIGHUP stays ignored, for vmhook and what it execs. SIGINT
+	// is caught even when inherited ignored: the bash and zsh hooks ignore it
+	// while vmhook runs, so that the rest of the prompt hooks still run, and
+	// Ctrl-C must still stop vmhook.
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	signal.Notify(ch, sigs...)
 	finished := make(chan struct{})
 	go func() {
 		var s *signalled
