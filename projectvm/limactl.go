@@ -271,6 +271,16 @@ func (cl *call) done() {
 	cl.cancel()
 }
 
+// result is the outcome of Wait: a limactl that succeeded has succeeded,
+// even if something it left behind kept its output open past WaitDelay.
+func (cl *call) result(err error) error {
+	if errors.Is(err, exec.ErrWaitDelay) && cl.parent.Err() == nil && cl.ctx.Err() == nil &&
+		cl.cmd.ProcessState != nil && cl.cmd.ProcessState.Success() {
+		return nil
+	}
+	return err
+}
+
 // failure turns a failed run into the error to report: a time-out, the
 // caller's cancellation, or limactl's own failure.
 func (cl *call) failure(err error, stderr []string) error {
@@ -301,7 +311,7 @@ func (c *Command) Output(ctx context.Context, args ...string) ([]byte, error) {
 	cl.cmd.Stderr = &stderr
 	out, err := cl.cmd.Output()
 	cl.done()
-	if err != nil {
+	if err = cl.result(err); err != nil {
 		return out, cl.failure(err, strings.Split(stderr.String(), "\n"))
 	}
 	return out, nil
@@ -336,7 +346,7 @@ func (c *Command) Run(ctx context.Context, onLine func(string), args ...string) 
 		}
 		io.Copy(io.Discard, pr)
 	}()
-	err := cl.cmd.Run()
+	err := cl.result(cl.cmd.Run())
 	cl.done()
 	pw.Close()
 	wg.Wait()

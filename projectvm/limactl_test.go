@@ -184,3 +184,18 @@ func TestFailureKeepsLimactlError(t *testing.T) {
 		t.Fatalf("err = %#v", err)
 	}
 }
+
+// TestSuccessWithStrayChild: a limactl that succeeds but leaves a child
+// holding its stderr has succeeded, and vmhook does not wait for the child.
+func TestSuccessWithStrayChild(t *testing.T) {
+	c, dir := scriptLimactl(t, `sleep 300 &
+echo $! > child.pid
+exit 0
+`)
+	err := runBounded(t, func() error { return c.Run(context.Background(), nil, "start", "--tty=false", "x") })
+	if err != nil {
+		t.Fatalf("err = %v", err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, filepath.Join(dir, "child.pid"))))
+	syscall.Kill(pid, syscall.SIGKILL)
+}
