@@ -52,8 +52,11 @@ func lifecycleCommands(r *rt) []*cli.Command {
 	}
 	return []*cli.Command{
 		{
-			Name:   "up",
-			Usage:  "create the project's VM if needed and start it",
+			Name:  "up",
+			Usage: "create the project's VM if needed and start it",
+			Description: "Waits at most VMHOOK_LOCK_TIMEOUT (default 15m) for another vmhook busy with the\n" +
+				"same VM; each limactl create and start may take VMHOOK_START_TIMEOUT (default 15m).\n" +
+				"Ctrl-C stops limactl (SIGINT, then SIGTERM, then SIGKILL) and frees the VM's lock.",
 			Flags:  append([]cli.Flag{&cli.BoolFlag{Name: "apply", Usage: "apply a changed config to the existing VM (stops and starts it)"}}, append(projectFlags, settingsFlags...)...),
 			Action: up(true),
 		},
