@@ -273,6 +273,7 @@ func (cl *call) done() {
 
 // result is the outcome of Wait: a limactl that succeeded has succeeded,
 // even if something it left behind kept its output open past WaitDelay.
+// It must be called before done, which ends the call's context.
 func (cl *call) result(err error) error {
 	if errors.Is(err, exec.ErrWaitDelay) && cl.parent.Err() == nil && cl.ctx.Err() == nil &&
 		cl.cmd.ProcessState != nil && cl.cmd.ProcessState.Success() {
@@ -310,8 +311,9 @@ func (c *Command) Output(ctx context.Context, args ...string) ([]byte, error) {
 	var stderr bytes.Buffer
 	cl.cmd.Stderr = &stderr
 	out, err := cl.cmd.Output()
+	err = cl.result(err)
 	cl.done()
-	if err = cl.result(err); err != nil {
+	if err != nil {
 		return out, cl.failure(err, strings.Split(stderr.String(), "\n"))
 	}
 	return out, nil

@@ -192,10 +192,19 @@ func TestSuccessWithStrayChild(t *testing.T) {
 echo $! > child.pid
 exit 0
 `)
-	err := runBounded(t, func() error { return c.Run(context.Background(), nil, "start", "--tty=false", "x") })
-	if err != nil {
-		t.Fatalf("err = %v", err)
+	for _, output := range []bool{false, true} {
+		err := runBounded(t, func() error {
+			if output {
+				_, err := c.Output(context.Background(), "list", "--json")
+				return err
+			}
+			return c.Run(context.Background(), nil, "start", "--tty=false", "x")
+		})
+		if err != nil {
+			t.Fatalf("output %v: err = %v", output, err)
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, filepath.Join(dir, "child.pid"))))
+		syscall.Kill(pid, syscall.SIGKILL)
+		os.Remove(filepath.Join(dir, "child.pid"))
 	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(waitFile(t, filepath.Join(dir, "child.pid"))))
-	syscall.Kill(pid, syscall.SIGKILL)
 }
