@@ -28,6 +28,10 @@ type Manager struct {
 	OnPhase func(msg string)
 	// OnNotice receives one-line remarks for people (drift, recovery).
 	OnNotice func(msg string)
+	// LockTimeout bounds the wait for another vmhook working on the same VM
+	// (no bound but the context's when zero). It does not bound the work
+	// done once the lock is held: each limactl call has its own bound.
+	LockTimeout time.Duration
 }
 
 func (m *Manager) notice(format string, args ...any) {
@@ -38,6 +42,16 @@ func (m *Manager) notice(format string, args ...any) {
 
 func (m *Manager) lockPath(name string) string {
 	return filepath.Join(m.Env.LockDir(), name+".lock")
+}
+
+// lock runs fn holding the VM's lock, waiting for it at most LockTimeout
+// and, when notify is set, saying so through OnWait after a second.
+func (m *Manager) lock(ctx context.Context, name string, notify bool, fn func() error) error {
+	var onWait func()
+	if notify && m.OnWait != nil {
+		onWait = func() { m.OnWait(name) }
+	}
+	return waitLock(ctx, m.lockPath(name), m.LockTimeout, onWait, fn)
 }
 
 // State returns the VM's state from its instance directory; Broken becomes
@@ -122,11 +136,7 @@ func (m *Manager) ensure(ctx context.Context, p *Project) error {
 	if InstanceState(m.Env.InstanceDir(p.Name)) == Running {
 		return nil
 	}
-	return withLock(ctx, m.lockPath(p.Name), func() {
-		if m.OnWait != nil {
-			m.OnWait(p.Name)
-		}
-	}, func() error {
+	return m.lock(ctx, p.Name, true, func() error {
 		return m.ensureLocked(ctx, p)
 	})
 }
@@ -379,11 +389,7 @@ func (m *Manager) apply(ctx context.Context, p *Project) error {
 	if err := m.checkOwner(p); err != nil {
 		return err
 	}
-	return withLock(ctx, m.lockPath(p.Name), func() {
-		if m.OnWait != nil {
-			m.OnWait(p.Name)
-		}
-	}, func() error {
+	return m.lock(ctx, p.Name, true, func() error {
 		if err := m.checkOwner(p); err != nil {
 			return err
 		}
@@ -426,11 +432,7 @@ func (m *Manager) Stop(ctx context.Context, p *Project) error {
 	if err := m.checkOwner(p); err != nil {
 		return err
 	}
-	return withLock(ctx, m.lockPath(p.Name), func() {
-		if m.OnWait != nil {
-			m.OnWait(p.Name)
-		}
-	}, func() error {
+	return m.lock(ctx, p.Name, true, func() error {
 		switch InstanceState(m.Env.InstanceDir(p.Name)) {
 		case Absent, Stopped:
 			return nil
@@ -446,7 +448,7 @@ func (m *Manager) Destroy(ctx context.Context, p *Project) error {
 	if err := m.checkOwner(p); err != nil {
 		return err
 	}
-	return withLock(ctx, m.lockPath(p.Name), nil, func() error {
+	return m.lock(ctx, p.Name, false, func() error {
 		if _, err := os.Stat(m.Env.InstanceDir(p.Name)); errors.Is(err, os.ErrNotExist) {
 			return nil
 		}

@@ -22,6 +22,13 @@ const lockPoll = 50 * time.Millisecond
 // when ctx is done (Ctrl-C or a timeout). The kernel drops the lock when its
 // holder dies, even by kill -9, so a crashed holder never blocks the next.
 func withLock(ctx context.Context, path string, onWait func(), fn func() error) error {
+	return waitLock(ctx, path, 0, onWait, fn)
+}
+
+// waitLock is withLock with the wait for the lock bounded by wait (when not
+// zero) as well as by ctx; fn runs with ctx alone, so that the time the
+// holder before spent does not shorten what fn may take.
+func waitLock(ctx context.Context, path string, wait time.Duration, onWait func(), fn func() error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("create lock directory: %w", err)
 	}
@@ -35,13 +42,18 @@ func withLock(ctx context.Context, path string, onWait func(), fn func() error) 
 		if onWait != nil {
 			notice = time.AfterFunc(waitNotice, onWait)
 		}
-		ok, err = l.TryLockContext(ctx, lockPoll)
+		waitCtx, cancel := ctx, context.CancelFunc(func() {})
+		if wait > 0 {
+			waitCtx, cancel = context.WithTimeout(ctx, wait)
+		}
+		ok, err = l.TryLockContext(waitCtx, lockPoll)
+		cancel()
 		if notice != nil {
 			notice.Stop()
 		}
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) {
-				return fmt.Errorf("timed out waiting for lock %q, held by another vmhook; see what it is doing (ps) and try again", path)
+				return fmt.Errorf("timed out waiting for lock %q, held by another vmhook; see what it is doing (ps) and try again, or raise VMHOOK_LOCK_TIMEOUT", path)
 			}
 			if errors.Is(err, context.Canceled) {
 				return fmt.Errorf("interrupted while waiting for lock %q: %w", path, err)

@@ -73,3 +73,32 @@ func TestWithLockWaitNoticeAndCancel(t *testing.T) {
 		t.Fatalf("cancelled wait: %v", err)
 	}
 }
+
+// TestWaitLockBoundsOnlyTheWait: the wait bound ends a wait for a busy lock,
+// but not the work done once the lock is held.
+func TestWaitLockBoundsOnlyTheWait(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.lock")
+	ctx := context.Background()
+	ran := false
+	err := waitLock(ctx, path, 50*time.Millisecond, nil, func() error {
+		time.Sleep(200 * time.Millisecond)
+		ran = ctx.Err() == nil
+		return nil
+	})
+	if err != nil || !ran {
+		t.Fatalf("holder: err %v, ran %v", err, ran)
+	}
+	held := make(chan struct{})
+	release := make(chan struct{})
+	go withLock(ctx, path, nil, func() error {
+		close(held)
+		<-release
+		return nil
+	})
+	<-held
+	defer close(release)
+	err = waitLock(ctx, path, 50*time.Millisecond, nil, func() error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "timed out waiting for lock") || !strings.Contains(err.Error(), "VMHOOK_LOCK_TIMEOUT") {
+		t.Fatalf("waiter: %v", err)
+	}
+}

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -21,7 +19,7 @@ import (
 // Main runs vmhook and returns its exit code. It is the only place that turns
 // errors into output.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := withSignals(context.Background(), stderr)
 	defer stop()
 	r := &rt{args: args, stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}
 	r.say = printer{w: stderr, color: isTerminal(stderr) && r.getenv("NO_COLOR") == ""}
@@ -33,6 +31,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 		}
 	}
 	err := newApp(r).RunContext(ctx, args)
+	if s := signalOf(ctx); s != nil && err != nil {
+		err = interruption(s, err)
+	}
 	if err != nil {
 		var ee *exitError
 		if !(errors.As(err, &ee) && ee.msg == "") {
@@ -79,14 +80,18 @@ func (r *rt) limactl() (*projectvm.Command, error) {
 	return c, nil
 }
 
-// lockTimeout bounds how long a command waits for another vmhook.
-func (r *rt) lockTimeout() time.Duration {
-	if v := r.getenv("VMHOOK_LOCK_TIMEOUT"); v != "" {
-		if d, err := time.ParseDuration(v); err == nil && d > 0 {
-			return d
-		}
+// durationEnv reads a positive duration from the environment variable name,
+// def when it is unset.
+func (r *rt) durationEnv(name string, def time.Duration) (time.Duration, error) {
+	v := r.getenv(name)
+	if v == "" {
+		return def, nil
 	}
-	return 15 * time.Minute
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s=%q is not a duration; set it to e.g. 15m or 90s, or unset it", name, v)
+	}
+	return d, nil
 }
 
 // manager wires a Manager with progress output for people.
@@ -95,11 +100,22 @@ func (r *rt) manager(env projectvm.Env) (*projectvm.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
+	// How long to wait for another vmhook on the same VM, and how long one
+	// create or start may take: two bounds, so that a slow boot is not cut
+	// short by the lock's and a stuck holder is not waited on for a boot's.
+	lockTimeout, err := r.durationEnv("VMHOOK_LOCK_TIMEOUT", 15*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	if lima.StartTimeout, err = r.durationEnv("VMHOOK_START_TIMEOUT", projectvm.DefaultStartTimeout); err != nil {
+		return nil, err
+	}
 	return &projectvm.Manager{
-		Lima:     lima,
-		Env:      env,
-		OnWait:   func(name string) { r.say.line("waiting for %s to start…", name) },
-		OnNotice: func(msg string) { r.say.line("%s", msg) },
+		Lima:        lima,
+		Env:         env,
+		OnWait:      func(name string) { r.say.line("waiting for %s to start…", name) },
+		OnNotice:    func(msg string) { r.say.line("%s", msg) },
+		LockTimeout: lockTimeout,
 	}, nil
 }
 

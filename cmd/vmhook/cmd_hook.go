@@ -227,6 +227,9 @@ func (r *rt) commandOutput(ctx context.Context, path string, args ...string) (st
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env = r.environ
+	// Killed at the time-out, it may have left a child holding its output
+	// open: stop waiting for that soon after.
+	cmd.WaitDelay = time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -251,7 +254,10 @@ func (r *rt) checkLimactl(ctx context.Context) doctorCheck {
 	if err != nil {
 		return checkFailed("limactl", "%v", err)
 	}
-	version, err := r.commandOutput(ctx, lima.Path, "--version")
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := lima.Output(ctx, "--version")
+	version := strings.TrimSpace(string(out))
 	if err != nil {
 		return checkFailed("limactl", "%s --version failed: %v; reinstall Lima or set LIMACTL to a working limactl", lima.Path, err)
 	}

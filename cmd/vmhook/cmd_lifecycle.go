@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -14,21 +13,26 @@ import (
 
 var _ = register(lifecycleCommands)
 
-// ensureRunning creates or starts the project's VM, with progress.
+// ensureRunning creates or starts the project's VM, with progress. Waiting
+// for another vmhook is bounded by the Manager's lock time-out, each create
+// and start by limactl's start time-out, and all of it by a signal.
 func (r *rt) ensureRunning(c *cli.Context, m *projectvm.Manager, p *projectvm.Project, apply bool) error {
-	ctx, cancel := context.WithTimeout(c.Context, r.lockTimeout())
-	defer cancel()
+	// Every verb that starts a VM comes through here: refusing here as well
+	// keeps one that forgot to check first from starting a VM in a VM.
+	if err := r.refuseStart(); err != nil {
+		return err
+	}
 	pr := r.startProgress("starting " + p.Name)
 	m.OnPhase = pr.onPhase
 	var err error
 	if apply {
-		err = m.Apply(ctx, p)
+		err = m.Apply(c.Context, p)
 	} else {
-		err = m.Ensure(ctx, p)
+		err = m.Ensure(c.Context, p)
 	}
 	pr.finish(err == nil, p.Name+" is running")
-	if errors.Is(err, context.Canceled) {
-		return &exitError{code: 130, msg: "interrupted; run the command again (or vm-shell) to carry on"}
+	if err != nil && signalOf(c.Context) != nil {
+		return r.interrupted(c.Context, "while starting "+p.Name, "run vmhook up (or vm-shell) to carry on")
 	}
 	return err
 }
@@ -36,7 +40,7 @@ func (r *rt) ensureRunning(c *cli.Context, m *projectvm.Manager, p *projectvm.Pr
 func lifecycleCommands(r *rt) []*cli.Command {
 	up := func(apply bool) cli.ActionFunc {
 		return func(c *cli.Context) error {
-			if err := r.refuseInEnvrc("start"); err != nil {
+			if err := r.refuseStart(); err != nil {
 				return err
 			}
 			m, p, err := r.managed(c, flagsFrom(c))
@@ -48,8 +52,11 @@ func lifecycleCommands(r *rt) []*cli.Command {
 	}
 	return []*cli.Command{
 		{
-			Name:   "up",
-			Usage:  "create the project's VM if needed and start it",
+			Name:  "up",
+			Usage: "create the project's VM if needed and start it",
+			Description: "Waits at most VMHOOK_LOCK_TIMEOUT (default 15m) for another vmhook busy with the\n" +
+				"same VM; each limactl create and start may take VMHOOK_START_TIMEOUT (default 15m).\n" +
+				"Ctrl-C stops limactl (SIGINT, then SIGTERM, then SIGKILL) and frees the VM's lock.",
 			Flags:  append([]cli.Flag{&cli.BoolFlag{Name: "apply", Usage: "apply a changed config to the existing VM (stops and starts it)"}}, append(projectFlags, settingsFlags...)...),
 			Action: up(true),
 		},
@@ -68,9 +75,7 @@ func lifecycleCommands(r *rt) []*cli.Command {
 				if err != nil {
 					return err
 				}
-				ctx, cancel := context.WithTimeout(c.Context, r.lockTimeout())
-				defer cancel()
-				return m.Stop(ctx, p)
+				return m.Stop(c.Context, p)
 			},
 		},
 		{
@@ -78,16 +83,14 @@ func lifecycleCommands(r *rt) []*cli.Command {
 			Usage: "stop and start the project's VM",
 			Flags: projectFlags,
 			Action: func(c *cli.Context) error {
-				if err := r.refuseInEnvrc("start"); err != nil {
+				if err := r.refuseStart(); err != nil {
 					return err
 				}
 				m, p, err := r.managed(c, projectvm.Flags{})
 				if err != nil {
 					return err
 				}
-				ctx, cancel := context.WithTimeout(c.Context, r.lockTimeout())
-				defer cancel()
-				if err := m.Stop(ctx, p); err != nil {
+				if err := m.Stop(c.Context, p); err != nil {
 					return err
 				}
 				return r.ensureRunning(c, m, p, false)
@@ -111,14 +114,16 @@ func lifecycleCommands(r *rt) []*cli.Command {
 						return usagef("refusing to destroy %s without --yes when not on a terminal", p.Name)
 					}
 					fmt.Fprintf(r.stderr, "Destroy VM %s and its disk? [y/N] ", p.Name)
-					answer, _ := bufio.NewReader(r.stdin).ReadString('\n')
+					answer, ok := r.readLine(c.Context)
+					if !ok {
+						fmt.Fprintln(r.stderr)
+						return r.interrupted(c.Context, "", p.Name+" not destroyed")
+					}
 					if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 						return &exitError{code: exitFailure, msg: "not destroyed"}
 					}
 				}
-				ctx, cancel := context.WithTimeout(c.Context, r.lockTimeout())
-				defer cancel()
-				if err := m.Destroy(ctx, p); err != nil {
+				if err := m.Destroy(c.Context, p); err != nil {
 					return err
 				}
 				r.say.line("destroyed %s", p.Name)
@@ -126,6 +131,59 @@ func lifecycleCommands(r *rt) []*cli.Command {
 			},
 		},
 	}
+}
+
+// readLine reads one line of the user's answer; a signal ends the wait
+// (ok false).
+func (r *rt) readLine(ctx context.Context) (answer string, ok bool) {
+	got := make(chan string, 1)
+	go func() {
+		answer, _ := bufio.NewReader(r.stdin).ReadString('\n')
+		got <- answer
+	}()
+	select {
+	case answer := <-got:
+		return answer, true
+	case <-ctx.Done():
+		return "", false
+	}
+}
+
+// interrupted is the one line for a run a signal ended: what was going on
+// (during, may be empty) and what to do or what became of it (next).
+func (r *rt) interrupted(ctx context.Context, during, next string) error {
+	s := signalOf(ctx)
+	if s == nil {
+		return fmt.Errorf("%s: %w", next, context.Cause(ctx))
+	}
+	msg := s.verb()
+	if during != "" {
+		msg += " " + during
+	}
+	return &exitError{code: s.code(), msg: msg + "; " + next}
+}
+
+// refuseStart stops anything from starting, creating or entering a VM
+// inside a VM or from an .envrc.
+func (r *rt) refuseStart() error {
+	if err := r.refuseInVM(); err != nil {
+		return err
+	}
+	return r.refuseInEnvrc("start")
+}
+
+// refuseInVM stops anything from starting, creating or entering a VM inside
+// a VM: SYSINIT_IN_VM is set in every guest, and on the limactl shell
+// command line.
+func (r *rt) refuseInVM() error {
+	if r.getenv("SYSINIT_IN_VM") != "" {
+		where := r.getenv("VMHOOK_VM")
+		if where == "" {
+			where = "a VM"
+		}
+		return fmt.Errorf("already inside %s (SYSINIT_IN_VM is set); vmhook does not start or enter a VM from inside one", where)
+	}
+	return nil
 }
 
 // refuseInEnvrc stops anything from starting or entering a VM while direnv

@@ -48,7 +48,7 @@ func namedCommands(r *rt) []*cli.Command {
 			Usage: "run a named VM's rebuild command inside it (e.g. nixos-rebuild)",
 			Flags: []cli.Flag{vmFlag, &cli.BoolFlag{Name: "restart", Usage: "restart the VM after a successful rebuild"}},
 			Action: func(c *cli.Context) error {
-				if err := r.refuseInEnvrc("start"); err != nil {
+				if err := r.refuseStart(); err != nil {
 					return err
 				}
 				env, p, err := r.openNamed(c)
@@ -126,6 +126,12 @@ func namedCommands(r *rt) []*cli.Command {
 }
 
 func (r *rt) autostart(c *cli.Context, action string) error {
+	// A login item installed in a guest would start a VM inside it.
+	if action == "enable" {
+		if err := r.refuseInVM(); err != nil {
+			return err
+		}
+	}
 	env, p, err := r.openNamed(c)
 	if err != nil {
 		return err

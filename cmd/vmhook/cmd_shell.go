@@ -23,12 +23,8 @@ func shellCommands(r *rt) []*cli.Command {
 			if len(cmd) > 0 && !slices.Contains(r.rawArgs(c), "--") {
 				return usagef("put the command after --, as in: vmhook shell -- %s", cmd[0])
 			}
-			if vm := r.getenv("SYSINIT_IN_VM"); vm != "" {
-				where := r.getenv("VMHOOK_VM")
-				if where == "" {
-					where = "a VM"
-				}
-				return fmt.Errorf("already inside %s (SYSINIT_IN_VM is set); vmhook does not start VMs inside VMs", where)
+			if err := r.refuseInVM(); err != nil {
+				return err
 			}
 			if err := r.refuseInEnvrc("enter"); err != nil {
 				return err
@@ -42,6 +38,11 @@ func shellCommands(r *rt) []*cli.Command {
 			}
 			if err := r.ensureRunning(c, m, p, false); err != nil {
 				return err
+			}
+			// A Ctrl-C that came as the start ended still means "stop
+			// here", not "enter".
+			if c.Context.Err() != nil {
+				return r.interrupted(c.Context, "", p.Name+" is running; run vm-shell to enter it")
 			}
 			// Exec replaces vmhook: every lock was released when Ensure
 			// returned, and limactl's exit code becomes ours.

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/mattn/go-isatty"
 )
@@ -83,4 +87,98 @@ func (p printer) errorLine(err error) {
 		return
 	}
 	fmt.Fprintf(p.w, "vmhook: %s\n", msg)
+}
+
+// signalled is the cause of the run's context when a signal ended it.
+type signalled struct{ sig syscall.Signal }
+
+func (s *signalled) Error() string { return s.name() + " received" }
+
+func (s *signalled) name() string {
+	switch s.sig {
+	case syscall.SIGINT:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGHUP:
+		return "SIGHUP"
+	}
+	return s.sig.String()
+}
+
+// code is the exit code of a run a signal ended, as shells report it.
+func (s *signalled) code() int { return 128 + int(s.sig) }
+
+// verb says what happened, for the one line vmhook prints.
+func (s *signalled) verb() string {
+	if s.sig == syscall.SIGINT {
+		return "interrupted"
+	}
+	return "stopped (" + s.name() + ")"
+}
+
+// signalOf returns the signal that ended ctx, or nil.
+func signalOf(ctx context.Context) *signalled {
+	var s *signalled
+	if errors.As(context.Cause(ctx), &s) {
+		return s
+	}
+	return nil
+}
+
+// forceExitAfter is how long vmhook gives itself to stop cleanly after a
+// signal: well past the time it takes to end limactl (SIGINT, SIGTERM, then
+// SIGKILL within a second), so that it only matters when something ignores
+// the cancelled context.
+const forceExitAfter = 5 * time.Second
+
+// withSignals returns a context cancelled, with a *signalled cause, by the
+// first SIGINT, SIGTERM or SIGHUP; the run then unwinds, so that deferred
+// unlocks run and limactl is ended. Later signals are absorbed. Should the
+// run not have ended forceExitAfter later, vmhook exits anyway: flocks are
+// released by the kernel, and no limactl survives its SIGKILL.
+func withSignals(parent context.Context, stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	sigs := []os.Signal{syscall.SIGINT, syscall.SIGTERM}
+	// Under nohup, SIGHUP stays ignored, for vmhook and what it execs. SIGINT
+	// is caught even when inherited ignored: the bash and zsh hooks ignore it
+	// while vmhook runs, so that the rest of the prompt hooks still run, and
+	// Ctrl-C must still stop vmhook.
+	if !signal.Ignored(syscall.SIGHUP) {
+		sigs = append(sigs, syscall.SIGHUP)
+	}
+	signal.Notify(ch, sigs...)
+	finished := make(chan struct{})
+	go func() {
+		var s *signalled
+		select {
+		case sig := <-ch:
+			s = &signalled{sig: sig.(syscall.Signal)}
+			cancel(s)
+		case <-finished:
+			return
+		}
+		select {
+		case <-time.After(forceExitAfter):
+			fmt.Fprintf(stderr, "vmhook: %s, and did not stop cleanly within %s; exiting\n", s.verb(), forceExitAfter)
+			os.Exit(s.code())
+		case <-finished:
+		}
+	}()
+	return ctx, func() {
+		close(finished)
+		signal.Stop(ch)
+		cancel(nil)
+	}
+}
+
+// interruption is the error a run ended by a signal reports: what the
+// command said when it already gave a line for it, else a generic one.
+func interruption(s *signalled, err error) error {
+	var ee *exitError
+	if errors.As(err, &ee) && ee.code == s.code() {
+		return err
+	}
+	return &exitError{code: s.code(), msg: s.verb() + "; run the command again to carry on"}
 }

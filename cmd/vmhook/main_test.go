@@ -78,6 +78,9 @@ func TestScripts(t *testing.T) {
 			"listen":     cmdListen,
 			"waitcalls":  cmdWaitCalls,
 			"killholder": cmdKillHolder,
+			"sendsig":    cmdSendSig,
+			"waitgone":   cmdWaitGone,
+			"nohung":     cmdNoHung,
 		},
 	})
 }
@@ -192,5 +195,62 @@ func killDaemons(limaHome string) {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 0 {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
+	}
+}
+
+// readPid reads the pid a script wrote to a file.
+func readPid(ts *testscript.TestScript, file string) int {
+	data, err := os.ReadFile(ts.MkAbs(file))
+	ts.Check(err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	ts.Check(err)
+	return pid
+}
+
+// sendsig INT|TERM|HUP PIDFILE: send a signal to the process whose pid is
+// in PIDFILE.
+func cmdSendSig(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: sendsig INT|TERM|HUP PIDFILE")
+	}
+	sig, ok := map[string]syscall.Signal{"INT": syscall.SIGINT, "TERM": syscall.SIGTERM, "HUP": syscall.SIGHUP}[args[0]]
+	if !ok {
+		ts.Fatalf("sendsig: unknown signal %q", args[0])
+	}
+	ts.Check(syscall.Kill(readPid(ts, args[1]), sig))
+}
+
+// waitgone PIDFILE: the process whose pid is in PIDFILE ends within 20 s.
+// One that does not is killed, so that the script can go on to report it.
+func cmdWaitGone(ts *testscript.TestScript, neg bool, args []string) {
+	pid := readPid(ts, args[0])
+	deadline := time.Now().Add(20 * time.Second)
+	for processAlive(pid) {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			ts.Fatalf("process %d still running 20s later; killed it", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// nohung: every process a hanging fake limactl call left (FAKE_LIMACTL_HANG)
+// has ended, within 20 s. Survivors are killed and reported.
+func cmdNoHung(ts *testscript.TestScript, neg bool, args []string) {
+	files, _ := filepath.Glob(filepath.Join(ts.Getenv("LIMA_HOME"), "_hung", "*.pid"))
+	if len(files) == 0 {
+		ts.Fatalf("no hanging limactl recorded")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for _, f := range files {
+		pid := readPid(ts, f)
+		for processAlive(pid) {
+			if time.Now().After(deadline) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				ts.Fatalf("limactl process %d survived; killed it", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		os.Remove(f)
 	}
 }

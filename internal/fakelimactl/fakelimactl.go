@@ -16,6 +16,14 @@
 //	                           lima.yaml and then fails, as Lima does when a
 //	                           later step of create goes wrong
 //	FAKE_LIMACTL_START_SLEEP   Go duration a start takes (e.g. "2s")
+//	FAKE_LIMACTL_HANG          comma list of subcommands that never finish:
+//	                           they ignore SIGINT and SIGTERM, so only
+//	                           SIGKILL ends them, and start a child in their
+//	                           process group that does the same and holds
+//	                           their stderr open (as a limactl that left a
+//	                           helper behind would). Both pids are written
+//	                           to $LIMA_HOME/_hung/PID.pid; both give up by
+//	                           themselves after ten minutes.
 //	FAKE_LIMACTL_SHELL_EXIT    exit code of "shell" (default 0)
 //	FAKE_LIMACTL_SHELL_CMD     if set, "shell" runs sh -c with it, in the
 //	                           workdir, with SYSINIT_IN_VM=1 (an interactive
@@ -33,6 +41,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -43,6 +52,13 @@ import (
 )
 
 const daemonEnv = "FAKE_LIMACTL_DAEMON"
+
+// hungEnv marks the child a hanging call leaves behind.
+const hungEnv = "FAKE_LIMACTL_HUNG_CHILD"
+
+// hangFor bounds a hanging call, so that a test that fails to end it does
+// not leave it behind for long.
+const hangFor = 10 * time.Minute
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
 
@@ -57,6 +73,10 @@ type fake struct {
 func Main() int {
 	if os.Getenv(daemonEnv) != "" {
 		daemon(os.Getenv(daemonEnv))
+		return 0
+	}
+	if os.Getenv(hungEnv) != "" {
+		hangHere(os.Getenv(hungEnv))
 		return 0
 	}
 	home := os.Getenv("LIMA_HOME")
@@ -125,6 +145,9 @@ func (f *fake) run() int {
 	if f.fails(cmd) {
 		f.logrus("info", "fake "+cmd+" is about to fail")
 		return f.fatal("fake failure of " + cmd + " (FAKE_LIMACTL_FAIL)")
+	}
+	if slices.Contains(strings.Split(os.Getenv("FAKE_LIMACTL_HANG"), ","), cmd) {
+		return f.hang(cmd)
 	}
 	switch cmd {
 	case "create":
@@ -265,6 +288,36 @@ func (f *fake) start(a []string) int {
 	}
 	f.logrus("info", "READY. Run `limactl shell "+name+"` to open the shell.")
 	return 0
+}
+
+// hang is a call that never finishes and cannot be interrupted: only
+// SIGKILL ends it and the child it leaves holding its stderr.
+func (f *fake) hang(cmd string) int {
+	signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+	dir := filepath.Join(f.home, "_hung")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return f.fatal(err.Error())
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return f.fatal(err.Error())
+	}
+	child := &exec.Cmd{Path: self, Args: []string{"limactl"}, Env: append(os.Environ(), hungEnv+"="+dir), Stderr: os.Stderr}
+	if err := child.Start(); err != nil {
+		return f.fatal(err.Error())
+	}
+	f.logrus("info", "fake "+cmd+" hangs, ignoring SIGINT and SIGTERM (FAKE_LIMACTL_HANG)")
+	hangHere(dir)
+	return 0
+}
+
+// hangHere records this process in dir and sleeps, deaf to SIGINT and
+// SIGTERM.
+func hangHere(dir string) {
+	signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
+	pid := strconv.Itoa(os.Getpid())
+	os.WriteFile(filepath.Join(dir, pid+".pid"), []byte(pid+"\n"), 0o644)
+	time.Sleep(hangFor)
 }
 
 // daemon is a "running" process: it lives while its pid file names it.
