@@ -124,6 +124,10 @@ type Command struct {
 	// ExecFunc replaces the process; syscall.Exec when nil. Benchmarks stop
 	// the decision path here instead of leaving the test binary.
 	ExecFunc func(path string, argv, env []string) error
+	// TermAfter and KillAfter, when not zero, replace termAfter and
+	// killAfter: tests that watch the escalation happen give a loaded
+	// machine more time to show each step.
+	TermAfter, KillAfter time.Duration
 	// StartTimeout bounds each create and start; DefaultStartTimeout when
 	// zero.
 	StartTimeout time.Duration
@@ -200,6 +204,8 @@ var errCallTimeout = errors.New("limactl call timed out")
 // Wait has returned.
 type call struct {
 	cmd    *exec.Cmd
+	term   time.Duration // SIGTERM this long after SIGINT
+	kill   time.Duration // SIGKILL this long after SIGTERM
 	parent context.Context
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -212,7 +218,13 @@ type call struct {
 }
 
 func (c *Command) start(ctx context.Context, args []string) *call {
-	cl := &call{parent: ctx, args: args, bound: c.bound(args)}
+	cl := &call{parent: ctx, args: args, bound: c.bound(args), term: termAfter, kill: killAfter}
+	if c.TermAfter > 0 {
+		cl.term = c.TermAfter
+	}
+	if c.KillAfter > 0 {
+		cl.kill = c.KillAfter
+	}
 	cl.ctx, cl.cancel = context.WithTimeoutCause(ctx, cl.bound, errCallTimeout)
 	cmd := exec.CommandContext(cl.ctx, c.Path, args...)
 	cmd.Env = c.Env
@@ -224,7 +236,7 @@ func (c *Command) start(ctx context.Context, args []string) *call {
 	cmd.Cancel = cl.escalate
 	// The backstop: past this, os/exec kills limactl itself and closes the
 	// pipes that a process outside the group may still hold.
-	cmd.WaitDelay = termAfter + killAfter + pipeGrace
+	cmd.WaitDelay = cl.term + cl.kill + pipeGrace
 	cl.cmd = cmd
 	return cl
 }
@@ -238,8 +250,8 @@ func (cl *call) escalate() error {
 	cl.mu.Lock()
 	defer cl.mu.Unlock()
 	cl.timers = append(cl.timers,
-		time.AfterFunc(termAfter, func() { cl.signal(syscall.SIGTERM) }),
-		time.AfterFunc(termAfter+killAfter, func() { cl.signal(syscall.SIGKILL) }))
+		time.AfterFunc(cl.term, func() { cl.signal(syscall.SIGTERM) }),
+		time.AfterFunc(cl.term+cl.kill, func() { cl.signal(syscall.SIGKILL) }))
 	return nil
 }
 

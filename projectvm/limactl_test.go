@@ -161,6 +161,9 @@ trap 'echo TERM >> signals' TERM
 echo ready > ready
 while :; do sleep 0.05; done
 `)
+	// Seconds between the steps, not the default 300 ms: the script's traps
+	// must get to run on a busy machine for the order to be seen.
+	c.TermAfter, c.KillAfter = 3*time.Second, 3*time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		waitFile(t, filepath.Join(dir, "ready"))
