@@ -457,31 +457,9 @@ func TestE2E(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chown(filepath.Join(dir, ".vmhook-e2e"), h.uid, h.gid)
-	h.send(main, "cd / && cd "+shq(dir))
-	if got := h.marker(main, "hostname", 10*time.Second); got != "lima-"+name {
-		t.Fatalf("after cd inside the VM, hostname = %q", got)
-	}
-	nested := h.marker(main, "./.vmhook-e2e shell 2>&1; echo rc=$?", 30*time.Second)
-	if !strings.Contains(nested, "already inside") || !strings.HasSuffix(nested, "rc=1") {
-		t.Fatalf("vmhook shell inside the VM: %q", nested)
-	}
-	shells := h.calls("shell ")
-	h.clear(main)
-	h.send(main, "exit")
-	h.waitPane(main, `host%\s*$`, 30*time.Second)
-	// Three more prompts: had the hook entered again at one of them, the
-	// marker below would run in the VM and print its hostname.
-	for i := 0; i < 3; i++ {
-		h.send(main, "")
-	}
-	if got := h.marker(main, "hostname", 30*time.Second); got == "lima-"+name {
-		t.Fatal("re-entered the VM after exit")
-	}
+	h.noNestingThenExit(main, "zsh", dir, name)
 	if got := h.marker(main, "pwd", 10*time.Second); got != dir {
 		t.Fatalf("after exit, host pwd = %q, want the project", got)
-	}
-	if n := h.calls("shell "); n != shells {
-		t.Fatalf("limactl shell called %d more times after exit", n-shells)
 	}
 	h.clear(main)
 	start = time.Now()
@@ -532,16 +510,7 @@ func TestE2E(t *testing.T) {
 	// 5. vm-stop → cd back → started and entered again; guest data survived.
 	h.send(main, "echo kept > ~/persist.txt; exit")
 	h.waitPane(main, `host%\s*$`, 30*time.Second)
-	start = time.Now()
-	h.send(main, "vm-stop")
-	h.waitState(dir, "Stopped", 2*time.Minute)
-	h.record("vm-stop", time.Since(start))
-	h.send(main, "cd ..")
-	h.clear(main)
-	start = time.Now()
-	h.send(main, "cd demo")
-	h.waitPane(main, guestPrompt(name), 5*time.Minute)
-	h.record("stopped VM: cd → prompt (start + enter)", time.Since(start))
+	h.stopThenEnter(main, dir, name, "demo")
 	if got := h.marker(main, "cat ~/persist.txt", 20*time.Second); got != "kept" {
 		t.Fatalf("guest data after stop/start: %q", got)
 	}
@@ -604,6 +573,48 @@ func TestE2E(t *testing.T) {
 	h.writeNotes()
 }
 
+// noNestingThenExit, in pane p inside the VM of dir: cd inside the VM does
+// not enter again and vmhook refuses there; exit returns to the host shell,
+// which does not enter again on the next prompts.
+func (h *harness) noNestingThenExit(p, shell, dir, name string) {
+	h.t.Helper()
+	h.send(p, "cd / && cd "+shq(dir))
+	if got := h.marker(p, "hostname; ./.vmhook-e2e shell 2>&1; echo rc=$?", 30*time.Second); !strings.HasPrefix(got, "lima-"+name+"\n") || !strings.Contains(got, "already inside") || !strings.HasSuffix(got, "rc=1") {
+		h.t.Fatalf("%s: cd and vmhook shell inside the VM: %q", shell, got)
+	}
+	shells := h.calls("shell ")
+	h.clear(p)
+	h.send(p, "exit")
+	h.waitPane(p, `host%\s*$`, 30*time.Second)
+	// Three more prompts: had the hook entered again at one of them, the
+	// marker below would run in the VM and print its hostname.
+	for i := 0; i < 3; i++ {
+		h.send(p, "")
+	}
+	if got := h.marker(p, "hostname", 30*time.Second); got == "lima-"+name {
+		h.t.Fatalf("%s: entered the VM again after exit", shell)
+	}
+	if n := h.calls("shell "); n != shells {
+		h.t.Fatalf("%s: limactl shell called %d more times after exit", shell, n-shells)
+	}
+}
+
+// stopThenEnter stops the VM of dir with vm-stop from the host shell in p,
+// then cd .. and back into project: the hook starts it and enters.
+func (h *harness) stopThenEnter(p, dir, name, project string) {
+	h.t.Helper()
+	start := time.Now()
+	h.send(p, "vm-stop")
+	h.waitState(dir, "Stopped", 2*time.Minute)
+	h.record("vm-stop", time.Since(start))
+	h.send(p, "cd ..")
+	h.clear(p)
+	start = time.Now()
+	h.send(p, "cd "+project)
+	h.waitPane(p, guestPrompt(name), 5*time.Minute)
+	h.record("stopped VM: cd → prompt (start + enter)", time.Since(start))
+}
+
 // walkShell drives the entry flows in another host shell, the VM of dir
 // running: cd in enters it; cd inside the VM does not nest and vmhook
 // refuses there; exit returns to the host shell, which does not enter again
@@ -622,23 +633,7 @@ func (h *harness) walkShell(shell, dir, name string) {
 	if got := h.marker(p, "hostname", 30*time.Second); got != "lima-"+name {
 		h.t.Fatalf("%s: hostname after cd = %q, want lima-%s", shell, got, name)
 	}
-	h.send(p, "cd / && cd "+shq(dir))
-	if got := h.marker(p, "hostname; ./.vmhook-e2e shell 2>&1; echo rc=$?", 30*time.Second); !strings.HasPrefix(got, "lima-"+name+"\n") || !strings.Contains(got, "already inside") || !strings.HasSuffix(got, "rc=1") {
-		h.t.Fatalf("%s: cd and vmhook shell inside the VM: %q", shell, got)
-	}
-	shells := h.calls("shell ")
-	h.clear(p)
-	h.send(p, "exit")
-	h.waitPane(p, `host%\s*$`, 30*time.Second)
-	for i := 0; i < 3; i++ {
-		h.send(p, "")
-	}
-	if got := h.marker(p, "hostname", 30*time.Second); got == "lima-"+name {
-		h.t.Fatalf("%s: entered the VM again after exit", shell)
-	}
-	if n := h.calls("shell "); n != shells {
-		h.t.Fatalf("%s: limactl shell called %d more times after exit", shell, n-shells)
-	}
+	h.noNestingThenExit(p, shell, dir, name)
 	h.clear(p)
 	h.send(p, "cd .. && cd "+filepath.Base(dir))
 	h.waitPane(p, guestPrompt(name), 2*time.Minute)

@@ -53,16 +53,7 @@ func smoke(t *testing.T, lima limatest.Binary) {
 		h.record("vmhook shell -- true", time.Since(start))
 	}
 
-	start = time.Now()
-	h.send(main, "vm-stop")
-	h.waitState(dir, "Stopped", 2*time.Minute)
-	h.record("vm-stop", time.Since(start))
-	h.send(main, "cd ..")
-	h.clear(main)
-	start = time.Now()
-	h.send(main, "cd smoke")
-	h.waitPane(main, guestPrompt(name), 5*time.Minute)
-	h.record("stopped VM: cd → prompt (start + enter)", time.Since(start))
+	h.stopThenEnter(main, dir, name, "smoke")
 	if got := h.marker(main, "cat ~/persist.txt; cat from-vm.txt", 30*time.Second); got != "kept\nhi" {
 		t.Fatalf("guest data and project mount after stop/start: %q", got)
 	}
