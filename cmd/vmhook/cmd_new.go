@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vmhook/vmhook/projectvm"
+	"github.com/vmhook/vmhook/scaffold"
 )
 
 var _ = register(newCommands)
@@ -23,9 +24,9 @@ func newCommands(r *rt) []*cli.Command {
 			ArgsUsage: "[DIR]",
 			Description: "Writes the template's files into DIR (default: the current directory),\n" +
 				"creating it when needed. Existing files are never replaced unless --force.\n" +
-				"Templates: " + strings.Join(projectvm.ScaffoldNames(), ", ") + " (see vmhook templates).",
+				"Templates: " + strings.Join(scaffold.Names(), ", ") + " (see vmhook templates).",
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "template", Aliases: []string{"t"}, Value: projectvm.DefaultScaffold, Usage: "template `NAME` (see vmhook templates)"},
+				&cli.StringFlag{Name: "template", Aliases: []string{"t"}, Value: scaffold.Default, Usage: "template `NAME` (see vmhook templates)"},
 				&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "replace files that already exist"},
 			},
 			Action: func(c *cli.Context) error {
@@ -41,11 +42,11 @@ func newCommands(r *rt) []*cli.Command {
 					dir = args[0]
 				}
 				tmpl := c.String("template")
-				if !slices.Contains(projectvm.ScaffoldNames(), tmpl) {
-					return usagef("unknown template %q; choose one of: %s", tmpl, strings.Join(projectvm.ScaffoldNames(), ", "))
+				if !slices.Contains(scaffold.Names(), tmpl) {
+					return usagef("unknown template %q; choose one of: %s", tmpl, strings.Join(scaffold.Names(), ", "))
 				}
-				written, err := projectvm.Scaffold(dir, tmpl, c.Bool("force"))
-				var exists *projectvm.ExistingFilesError
+				written, err := scaffold.Apply(dir, tmpl, c.Bool("force"))
+				var exists *scaffold.ExistingFilesError
 				if errors.As(err, &exists) {
 					return err
 				}
@@ -70,7 +71,7 @@ func newCommands(r *rt) []*cli.Command {
 					return usagef("vmhook templates takes no arguments")
 				}
 				w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-				for _, s := range projectvm.Scaffolds() {
+				for _, s := range scaffold.List() {
 					fmt.Fprintf(w, "%s\t%s\n", s.Name, s.Description)
 				}
 				return w.Flush()

@@ -14,8 +14,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vmhook/vmhook/internal/nixtest"
-	"github.com/vmhook/vmhook/projectvm"
 	"github.com/vmhook/vmhook/projectvm/limatest"
+	"github.com/vmhook/vmhook/scaffold"
 	"github.com/vmhook/vmhook/templates"
 )
 
@@ -188,7 +188,7 @@ func TestTemplatesCommand(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
-	infos := projectvm.Scaffolds()
+	infos := scaffold.List()
 	if len(lines) != len(infos) {
 		t.Fatalf("%d lines for %d templates:\n%s", len(lines), len(infos), stdout)
 	}

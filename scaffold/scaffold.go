@@ -1,4 +1,5 @@
-package projectvm
+// Package scaffold writes vmhook's project templates into a directory.
+package scaffold
 
 import (
 	"bytes"
@@ -14,47 +15,47 @@ import (
 	"github.com/vmhook/vmhook/templates"
 )
 
-// DefaultScaffold is the template vmhook new uses when none is named.
-const DefaultScaffold = "vm-dev"
+// Default is the template vmhook new uses when none is named.
+const Default = "vm-dev"
 
-// ScaffoldInfo names a project template.
-type ScaffoldInfo struct {
+// Info names a project template.
+type Info struct {
 	Name        string
 	Description string
 }
 
-// scaffoldDescriptions are the one-line descriptions of the templates; the
+// descriptions are the one-line descriptions of the templates; the
 // root flake.nix gives the same ones to `nix flake show` (a test keeps the
 // two in step).
-var scaffoldDescriptions = map[string]string{
+var descriptions = map[string]string{
 	"vm-dev":     "Project with its own Lima VM, a Nix dev shell and just recipes",
 	"vm-minimal": "Project with its own Lima VM: .envrc and vmhook.yaml only",
 }
 
-// scaffoldRoot is the directory of templates/Scaffolds holding one
+// root is the directory of templates/Scaffolds holding one
 // directory per template.
-const scaffoldRoot = "scaffold"
+const root = "scaffold"
 
 // Scaffolds lists the project templates, sorted by name.
-func Scaffolds() []ScaffoldInfo {
-	entries, err := fs.ReadDir(templates.Scaffolds, scaffoldRoot)
+func List() []Info {
+	entries, err := fs.ReadDir(templates.Scaffolds, root)
 	if err != nil {
 		// The directory is embedded at build time; it cannot be missing.
 		panic(fmt.Sprintf("read embedded templates: %v", err))
 	}
-	var out []ScaffoldInfo
+	var out []Info
 	for _, e := range entries {
 		if e.IsDir() {
-			out = append(out, ScaffoldInfo{Name: e.Name(), Description: scaffoldDescriptions[e.Name()]})
+			out = append(out, Info{Name: e.Name(), Description: descriptions[e.Name()]})
 		}
 	}
 	return out
 }
 
-// ScaffoldNames lists the template names, sorted.
-func ScaffoldNames() []string {
+// Names lists the template names, sorted.
+func Names() []string {
 	var names []string
-	for _, s := range Scaffolds() {
+	for _, s := range List() {
 		names = append(names, s.Name)
 	}
 	return names
@@ -71,24 +72,24 @@ func (e *ExistingFilesError) Error() string {
 	return fmt.Sprintf("refusing to overwrite %s in %q; use --force to overwrite", strings.Join(e.Files, ", "), e.Dir)
 }
 
-// Scaffold copies the project template named template into dir, creating dir
+// Apply copies the project template named template into dir, creating dir
 // when needed, and returns the files it wrote, relative to dir and sorted.
 // Files already there with the template's exact content are left as they
 // are. Without force it writes nothing at all when any other file would be
 // replaced, and says which ones (an *ExistingFilesError).
-func Scaffold(dir, template string, force bool) (written []string, err error) {
-	if !isScaffold(template) {
-		return nil, fmt.Errorf("unknown template %q; choose one of: %s", template, strings.Join(ScaffoldNames(), ", "))
+func Apply(dir, template string, force bool) (written []string, err error) {
+	if !isTemplate(template) {
+		return nil, fmt.Errorf("unknown template %q; choose one of: %s", template, strings.Join(Names(), ", "))
 	}
-	sub, err := fs.Sub(templates.Scaffolds, path.Join(scaffoldRoot, template))
+	sub, err := fs.Sub(templates.Scaffolds, path.Join(root, template))
 	if err != nil {
 		return nil, fmt.Errorf("read template %q: %w", template, err)
 	}
 	return scaffoldFS(sub, dir, force)
 }
 
-func isScaffold(name string) bool {
-	for _, s := range ScaffoldNames() {
+func isTemplate(name string) bool {
+	for _, s := range Names() {
 		if s == name {
 			return true
 		}
@@ -103,7 +104,7 @@ type scaffoldFile struct {
 	perm os.FileMode
 }
 
-// scaffoldFS copies every file of fsys into dir (see Scaffold). An
+// scaffoldFS copies every file of fsys into dir (see Apply). An
 // executable file stays executable; everything else is written 0644.
 func scaffoldFS(fsys fs.FS, dir string, force bool) ([]string, error) {
 	var files []scaffoldFile

@@ -1,20 +1,17 @@
-package projectvm
+package scaffold
 
 import (
-	"context"
 	"errors"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
 
-	"github.com/vmhook/vmhook/projectvm/limatest"
 	"github.com/vmhook/vmhook/templates"
 )
 
@@ -22,7 +19,7 @@ import (
 // relative to the template.
 func scaffoldTemplateFiles(t *testing.T, name string) map[string][]byte {
 	t.Helper()
-	sub, err := fs.Sub(templates.Scaffolds, path.Join(scaffoldRoot, name))
+	sub, err := fs.Sub(templates.Scaffolds, path.Join(root, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,8 +64,8 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
-func TestScaffoldsListsEmbeddedTemplates(t *testing.T) {
-	got := Scaffolds()
+func TestListsEmbeddedTemplates(t *testing.T) {
+	got := List()
 	var names []string
 	for _, s := range got {
 		names = append(names, s.Name)
@@ -77,12 +74,12 @@ func TestScaffoldsListsEmbeddedTemplates(t *testing.T) {
 		}
 	}
 	if want := []string{"vm-dev", "vm-minimal"}; !slices.Equal(names, want) {
-		t.Fatalf("Scaffolds() = %v, want %v", names, want)
+		t.Fatalf("List() = %v, want %v", names, want)
 	}
-	if !slices.Contains(names, DefaultScaffold) {
-		t.Errorf("default template %q is not a template", DefaultScaffold)
+	if !slices.Contains(names, Default) {
+		t.Errorf("default template %q is not a template", Default)
 	}
-	for name := range scaffoldDescriptions {
+	for name := range descriptions {
 		if !slices.Contains(names, name) {
 			t.Errorf("description for %q, which is not a template directory", name)
 		}
@@ -115,11 +112,11 @@ func TestScaffoldContents(t *testing.T) {
 
 func TestScaffoldWritesEveryFile(t *testing.T) {
 	t.Parallel()
-	for _, name := range ScaffoldNames() {
+	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join(t.TempDir(), "new", "myapp") // parents created too
-			written, err := Scaffold(dir, name, false)
+			written, err := Apply(dir, name, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +153,7 @@ func TestScaffoldNeverOverwrites(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	written, err := Scaffold(dir, "vm-dev", false)
+	written, err := Apply(dir, "vm-dev", false)
 	var ee *ExistingFilesError
 	if !errors.As(err, &ee) {
 		t.Fatalf("Scaffold over existing files: err = %v, want an ExistingFilesError", err)
@@ -177,7 +174,7 @@ func TestScaffoldNeverOverwrites(t *testing.T) {
 		}
 	}
 
-	written, err = Scaffold(dir, "vm-dev", true)
+	written, err = Apply(dir, "vm-dev", true)
 	if err != nil {
 		t.Fatalf("Scaffold with force: %v", err)
 	}
@@ -200,14 +197,14 @@ func TestScaffoldNeverOverwrites(t *testing.T) {
 func TestScaffoldLeavesIdenticalFiles(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if _, err := Scaffold(dir, "vm-minimal", false); err != nil {
+	if _, err := Apply(dir, "vm-minimal", false); err != nil {
 		t.Fatal(err)
 	}
 	before, err := os.Stat(filepath.Join(dir, ".envrc"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	written, err := Scaffold(dir, "vm-minimal", false)
+	written, err := Apply(dir, "vm-minimal", false)
 	if err != nil || len(written) != 0 {
 		t.Fatalf("second Scaffold = %v, %v; want nothing written, no error", written, err)
 	}
@@ -219,7 +216,7 @@ func TestScaffoldLeavesIdenticalFiles(t *testing.T) {
 		t.Error(".envrc was replaced although it was unchanged")
 	}
 	// vm-dev over vm-minimal: only the differing files are conflicts.
-	_, err = Scaffold(dir, "vm-dev", false)
+	_, err = Apply(dir, "vm-dev", false)
 	var ee *ExistingFilesError
 	if !errors.As(err, &ee) || !slices.Equal(ee.Files, []string{".envrc", "vmhook.yaml"}) {
 		t.Errorf("vm-dev over vm-minimal: err = %v, want a refusal naming .envrc and vmhook.yaml", err)
@@ -229,7 +226,7 @@ func TestScaffoldLeavesIdenticalFiles(t *testing.T) {
 func TestScaffoldUnknownTemplate(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "p")
-	_, err := Scaffold(dir, "vm-full", false)
+	_, err := Apply(dir, "vm-full", false)
 	if err == nil || !strings.Contains(err.Error(), `"vm-full"`) || !strings.Contains(err.Error(), "vm-dev, vm-minimal") {
 		t.Fatalf("err = %v, want one naming the template and listing vm-dev, vm-minimal", err)
 	}
@@ -244,7 +241,7 @@ func TestScaffoldDirIsAFile(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Scaffold(file, "vm-minimal", false); err == nil || !strings.Contains(err.Error(), "not a directory") {
+	if _, err := Apply(file, "vm-minimal", false); err == nil || !strings.Contains(err.Error(), "not a directory") {
 		t.Fatalf("err = %v, want one saying it is not a directory", err)
 	}
 }
@@ -283,142 +280,5 @@ func TestScaffoldKeepsExecutableBits(t *testing.T) {
 	var ee *ExistingFilesError
 	if !errors.As(err, &ee) || !slices.Equal(ee.Files, []string{"bin/setup"}) {
 		t.Errorf("err = %v, want a refusal naming bin/setup", err)
-	}
-}
-
-// exampleLine is a commented-out setting in a template's vmhook.yaml: "#"
-// directly followed by YAML ("#cpus: 4", "#  - host: …"), where prose
-// comments are "# " followed by words.
-var exampleLine = regexp.MustCompile(`^#(\S|  )`)
-
-// uncommentExamples turns on every example setting of a vmhook.yaml.
-func uncommentExamples(data []byte) []byte {
-	lines := strings.Split(string(data), "\n")
-	for i, l := range lines {
-		if exampleLine.MatchString(l) {
-			lines[i] = l[1:]
-		}
-	}
-	return []byte(strings.Join(lines, "\n"))
-}
-
-// scaffoldEnv is an isolated environment; the user config allows mounts
-// under /srv, as the vm-dev example's mounts require.
-func scaffoldEnv(t *testing.T) Env {
-	t.Helper()
-	home := t.TempDir()
-	lh, err := os.MkdirTemp("/tmp", "vhs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(lh) })
-	e := Env{
-		Home:       home,
-		LimaHome:   lh,
-		ConfigHome: filepath.Join(home, ".config"),
-		StateHome:  filepath.Join(home, ".local", "state"),
-		Host:       Host{OS: runtime.GOOS, Arch: runtime.GOARCH, UID: os.Getuid()},
-	}
-	if err := os.MkdirAll(filepath.Dir(e.UserConfig()), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(e.UserConfig(), []byte("allowMounts: [/srv]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return e
-}
-
-// TestScaffoldSettingsAreValid loads each template's vmhook.yaml as shipped
-// (everything commented out) and with every example turned on, renders the
-// Lima config, and has the real limactl validate it.
-func TestScaffoldSettingsAreValid(t *testing.T) {
-	t.Parallel()
-	for _, name := range ScaffoldNames() {
-		for _, variant := range []string{"as shipped", "examples on"} {
-			t.Run(name+"/"+variant, func(t *testing.T) {
-				t.Parallel()
-				e := scaffoldEnv(t)
-				dir := filepath.Join(t.TempDir(), "myapp")
-				if _, err := Scaffold(dir, name, false); err != nil {
-					t.Fatal(err)
-				}
-				settings := filepath.Join(dir, ProjectFile)
-				data, err := os.ReadFile(settings)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if variant == "examples on" {
-					on := uncommentExamples(data)
-					if string(on) == string(data) {
-						t.Fatal("vmhook.yaml has no commented-out examples")
-					}
-					if err := os.WriteFile(settings, on, 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				p, err := OpenProject(e, dir, Flags{})
-				if err != nil {
-					t.Fatalf("vmhook.yaml (%s) does not load: %v", variant, err)
-				}
-				if variant == "as shipped" {
-					// Nothing set: the user's defaults and vmhook's apply.
-					if d := Defaults(); p.Settings.CPUs != d.CPUs || p.Settings.Memory != d.Memory || len(p.Settings.Ports) != 0 {
-						t.Errorf("shipped vmhook.yaml sets something: %+v", p.Settings)
-					}
-				} else {
-					checkExampleSettings(t, name, p.Settings)
-					// The socket, agent and image reach the host: the user
-					// allows them, as `vmhook allow` does.
-					if _, err := Allow(e, p); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if _, err := p.WriteConfig(context.Background(), e); err != nil {
-					t.Fatal(err)
-				}
-				lima := limatest.Real(t)
-				lima.Chown(dir) // Lima checks that it can read the mounted project
-				if err := lima.Validate(p.ConfigPath); err != nil {
-					t.Errorf("generated config is not valid for Lima: %v", err)
-				}
-			})
-		}
-	}
-}
-
-// checkExampleSettings asserts that the uncommented examples mean what their
-// comments say.
-func checkExampleSettings(t *testing.T, template string, s Settings) {
-	t.Helper()
-	if s.CPUs != 4 || s.Memory != "8GiB" {
-		t.Errorf("cpus, memory = %d, %s; want 4, 8GiB", s.CPUs, s.Memory)
-	}
-	if template == "vm-minimal" {
-		if !slices.Equal(s.Ports, []int{3000}) {
-			t.Errorf("ports = %v, want [3000]", s.Ports)
-		}
-		return
-	}
-	if !slices.Equal(s.Ports, []int{3000, 5173}) || s.Disk != "60GiB" {
-		t.Errorf("ports, disk = %v, %s; want [3000 5173], 60GiB", s.Ports, s.Disk)
-	}
-	if want := []Socket{{Host: "/var/run/docker.sock", Guest: "docker.sock", Env: "DOCKER_HOST"}}; !slices.Equal(s.Sockets, want) {
-		t.Errorf("sockets = %+v, want %+v", s.Sockets, want)
-	}
-	if want := []Mount{{Location: "/srv/datasets"}, {Location: "/srv/cache", Writable: true}}; !slices.Equal(s.Mounts, want) {
-		t.Errorf("mounts = %+v, want %+v", s.Mounts, want)
-	}
-	if !s.ForwardAgent || s.Session != "tmux" || s.Env["EDITOR"] != "vim" || s.Env["RUST_BACKTRACE"] != "1" {
-		t.Errorf("forwardAgent, session, env = %v, %q, %v", s.ForwardAgent, s.Session, s.Env)
-	}
-	if len(s.Provision) != 2 || s.Provision[0].Mode != "system" || s.Provision[1].Mode != "user" ||
-		!strings.HasPrefix(s.Provision[0].Script, "#!/bin/bash\n") || !strings.Contains(s.Provision[0].Script, "apt-get install") {
-		t.Errorf("provision = %+v", s.Provision)
-	}
-	if c, _ := s.Lima["containerd"].(map[string]any); c["user"] != true {
-		t.Errorf("lima = %v, want containerd.user true", s.Lima)
-	}
-	if !strings.HasSuffix(s.Image.Location, "/images/dev.qcow2") {
-		t.Errorf("image = %q", s.Image.Location)
 	}
 }
