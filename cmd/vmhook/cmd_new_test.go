@@ -122,39 +122,74 @@ func TestNewWritesTemplate(t *testing.T) {
 	}
 }
 
-func TestNewNeverOverwrites(t *testing.T) {
+// TestNewMerges adopts a directory that has files of its own: nothing of
+// them is lost, each is reported on one line, and --force replaces what
+// could not be merged after keeping a backup.
+func TestNewMerges(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
 	dir := t.TempDir()
-	envrc := filepath.Join(dir, ".envrc")
-	mine := []byte("use nix\nexport FOO=bar\n")
-	if err := os.WriteFile(envrc, mine, 0o600); err != nil {
-		t.Fatal(err)
+	mine := map[string]string{".envrc": "use nix\nexport FOO=bar\n", "justfile": "build:\n    make\n"}
+	for f, data := range mine {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	code, _, stderr := runVmhook(t, env, "new", dir)
-	if code != 1 {
-		t.Errorf("exit %d, want 1", code)
+	code, stdout, stderr := runVmhook(t, env, "new", dir)
+	if code != 0 || stdout != "" {
+		t.Fatalf("exit %d, stdout %q\n%s", code, stdout, stderr)
 	}
-	if want := `vmhook: refusing to overwrite .envrc in "` + dir + `"; use --force to overwrite` + "\n"; stderr != want {
-		t.Errorf("stderr:\n got %q\nwant %q", stderr, want)
+	for _, want := range []string{
+		"vmhook: added use vm to " + filepath.Join(dir, ".envrc") + "\n",
+		"vmhook: wrote " + filepath.Join(dir, ".gitignore") + "\n",
+		"vmhook: kept " + filepath.Join(dir, "justfile") + ", which differs from vm-dev's; to have the vm-* recipes, copy them from the template's (see: vmhook templates vm-dev justfile)\n",
+		"vmhook: vmhook new --force replaces the files kept, keeping a backup of each\n",
+		"vmhook: next: cd " + dir + " && direnv allow",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
 	}
-	if got, _ := os.ReadFile(envrc); !bytes.Equal(got, mine) {
-		t.Errorf(".envrc changed to %q", got)
-	}
-	if got := fileNames(treeFiles(t, dir)); !slices.Equal(got, []string{".envrc"}) {
-		t.Errorf("a refusal still wrote files: %v", got)
+	for f, data := range mine {
+		if got, _ := os.ReadFile(filepath.Join(dir, f)); !strings.HasPrefix(string(got), data) {
+			t.Errorf("%s lost bytes: %q", f, got)
+		}
 	}
 
 	code, _, stderr = runVmhook(t, env, "new", "--force", dir)
 	if code != 0 {
 		t.Fatalf("--force: exit %d\n%s", code, stderr)
 	}
-	want, err := fs.ReadFile(templates.Scaffolds, "scaffold/vm-dev/.envrc")
+	want, err := fs.ReadFile(templates.Scaffolds, "scaffold/vm-dev/justfile")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := os.ReadFile(envrc); !bytes.Equal(got, want) {
-		t.Errorf("--force left .envrc as %q", got)
+	if got, _ := os.ReadFile(filepath.Join(dir, "justfile")); !bytes.Equal(got, want) {
+		t.Errorf("--force left justfile as %q", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "justfile.vmhook-backup")); string(got) != mine["justfile"] {
+		t.Errorf("backup holds %q, want %q", got, mine["justfile"])
+	}
+	if want := "vmhook: replaced " + filepath.Join(dir, "justfile") + " with vm-dev's; yours is now " + filepath.Join(dir, "justfile.vmhook-backup") + "\n"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+}
+
+// TestNewRefusesReadOnly prints one line and leaves the project alone.
+func TestNewRefusesReadOnly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ignore := filepath.Join(dir, ".gitignore")
+	if err := os.WriteFile(ignore, []byte("node_modules/\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runVmhook(t, newTestEnv(t), "new", dir)
+	want := `vmhook: cannot append .direnv/, .lima/, result, result-* in "` + ignore + `": the file is read-only; make it writable (chmod u+w) or add the lines by hand, then run vmhook new again` + "\n"
+	if code != 1 || stderr != want {
+		t.Errorf("exit %d, stderr:\n got %q\nwant %q", code, stderr, want)
+	}
+	if got := fileNames(treeFiles(t, dir)); !slices.Equal(got, []string{".gitignore"}) {
+		t.Errorf("a refusal still wrote files: %v", got)
 	}
 }
 
@@ -169,7 +204,9 @@ func TestNewUsageErrors(t *testing.T) {
 		{[]string{"new", "--template", "vm-full", dir}, `vmhook: unknown template "vm-full"; choose one of: vm-dev, vm-minimal`},
 		{[]string{"new", dir, "--template", "vm-minimal"}, "vmhook: flags go before DIR: vmhook new --template vm-minimal " + dir},
 		{[]string{"new", dir, "other"}, "vmhook: vmhook new takes one directory, got 2"},
-		{[]string{"templates", "x"}, "vmhook: vmhook templates takes no arguments"},
+		{[]string{"templates", "x"}, `vmhook: unknown template "x"; choose one of: vm-dev, vm-minimal`},
+		{[]string{"templates", "vm-minimal", "justfile"}, `vmhook: template vm-minimal has no file "justfile"; it has: .envrc, .gitignore, vmhook.yaml`},
+		{[]string{"templates", "vm-dev", "justfile", "x"}, "vmhook: vmhook templates takes at most a template and a file, got 3 arguments"},
 	} {
 		code, _, stderr := runVmhook(t, env, tc.args...)
 		if code != 2 || !strings.HasPrefix(stderr, tc.want) {
@@ -196,6 +233,17 @@ func TestTemplatesCommand(t *testing.T) {
 		if f := strings.Fields(lines[i]); len(f) < 2 || f[0] != s.Name || !strings.HasSuffix(lines[i], "  "+s.Description) {
 			t.Errorf("line %q, want %s and %q", lines[i], s.Name, s.Description)
 		}
+	}
+
+	// test that a template's files are listed, and one is printed as it is
+	code, stdout, stderr = runVmhook(t, newTestEnv(t), "templates", "vm-minimal")
+	if code != 0 || stdout != ".envrc\n.gitignore\nvmhook.yaml\n" {
+		t.Errorf("templates vm-minimal: exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runVmhook(t, newTestEnv(t), "templates", "vm-dev", "justfile")
+	want, _ := fs.ReadFile(templates.Scaffolds, "scaffold/vm-dev/justfile")
+	if code != 0 || stdout != string(want) {
+		t.Errorf("templates vm-dev justfile: exit %d, stdout %q\n%s", code, stdout, stderr)
 	}
 }
 
