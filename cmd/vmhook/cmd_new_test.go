@@ -594,3 +594,83 @@ func TestScaffoldJustfile(t *testing.T) {
 		})
 	}
 }
+
+// ansiColour is a colour escape, as direnv's log_error writes them.
+var ansiColour = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// TestScaffoldEnvrcWithoutVmhook loads the scaffolded .envrc, and one that
+// vmhook new extended, in the real direnv of a teammate who has not set
+// vmhook up: one line says what to install, instead of "use_vm: command
+// not found", and the rest of the file still loads.
+func TestScaffoldEnvrcWithoutVmhook(t *testing.T) {
+	t.Parallel()
+	direnv, err := exec.LookPath("direnv")
+	if err != nil {
+		t.Skip("direnv not installed: apt-get install direnv")
+	}
+	vmhookDir := vmhookBinary(t)
+	noNix := pathWithout(t, func(n string) bool { return strings.HasPrefix(n, "nix") || n == "vmhook" })
+	root, err := os.MkdirTemp("/tmp", "vhd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	home := filepath.Join(root, "home")
+	base := []string{
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
+		"XDG_STATE_HOME=" + filepath.Join(home, ".local", "state"),
+		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"),
+		"NO_COLOR=1",
+	}
+	for i, tc := range []struct {
+		name, template, envrc, path, want string
+	}{
+		{"vm-minimal, no vmhook", "vm-minimal", "", noNix,
+			"direnv: use vm: this project's VM needs vmhook; install it (go install github.com/vmhook/vmhook/cmd/vmhook@latest), then run: mkdir -p ~/.config/direnv/lib && vmhook stdlib > ~/.config/direnv/lib/vmhook.sh\n"},
+		{"vm-dev, vmhook without its extension", "vm-dev", "", vmhookDir + ":" + noNix,
+			"direnv: use vm: vmhook's direnv extension is not installed; run: mkdir -p ~/.config/direnv/lib && vmhook stdlib > ~/.config/direnv/lib/vmhook.sh\n"},
+		{"an adopted .envrc, no vmhook", "vm-minimal", "export MINE=kept\n", noNix,
+			"direnv: use vm: this project's VM needs vmhook; install it"},
+	} {
+		project := filepath.Join(root, "p"+string(rune('a'+i)), "myapp")
+		if err := os.MkdirAll(project, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if tc.envrc != "" {
+			if err := os.WriteFile(filepath.Join(project, ".envrc"), []byte(tc.envrc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if code, _, stderr := runVmhook(t, newTestEnv(t), "new", "--template", tc.template, project); code != 0 {
+			t.Fatalf("%s: vmhook new: exit %d\n%s", tc.name, code, stderr)
+		}
+		env := append(slices.Clone(base), "PATH="+tc.path)
+		run := func(args ...string) (string, string) {
+			cmd := exec.Command(direnv, args...)
+			cmd.Env, cmd.Dir = env, project
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("%s: direnv %s: %v\n%s", tc.name, strings.Join(args, " "), err, stderr.String())
+			}
+			return stdout.String(), stderr.String()
+		}
+		run("allow", ".")
+		stdout, stderr := run("export", "json")
+		stderr = ansiColour.ReplaceAllString(stderr, "")
+		if !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: direnv said:\n%s\nwant a line %q", tc.name, stderr, tc.want)
+		}
+		if strings.Contains(stderr, "command not found") || strings.Count(stderr, "use vm:") != 1 {
+			t.Errorf("%s: want exactly one line about use vm, got:\n%s", tc.name, stderr)
+		}
+		if strings.Contains(stdout, "VMHOOK_VM") {
+			t.Errorf("%s: VMHOOK_VM exported without vmhook: %s", tc.name, stdout)
+		}
+		if tc.envrc != "" && !strings.Contains(stdout, `"MINE": "kept"`) && !strings.Contains(stdout, `"MINE":"kept"`) {
+			t.Errorf("%s: the project's own line did not load: %s", tc.name, stdout)
+		}
+	}
+}
