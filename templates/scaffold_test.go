@@ -192,6 +192,15 @@ func TestRootFlakeTemplates(t *testing.T) {
 		if !strings.Contains(ev.Texts[n], "direnv allow") || !strings.Contains(ev.Texts[n], "vmhook shell") {
 			t.Errorf("%s: welcomeText does not say how to start:\n%s", n, ev.Texts[n])
 		}
+		// The flake templates hold no .envrc or .gitignore: the text must
+		// send people to the vmhook new that adds them, of the same template.
+		finish := "`vmhook new .`"
+		if n != scaffold.Default {
+			finish = "`vmhook new --template " + n + " .`"
+		}
+		if !strings.Contains(strings.Join(strings.Fields(ev.Texts[n]), " "), finish) {
+			t.Errorf("%s: welcomeText does not say to finish with %s:\n%s", n, finish, ev.Texts[n])
+		}
 		if !strings.HasSuffix(ev.Paths[n], n) {
 			t.Errorf("%s: path is %q, not the %s scaffold", n, ev.Paths[n], n)
 		}

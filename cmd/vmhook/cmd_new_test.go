@@ -343,8 +343,24 @@ func copyRootFlake(t *testing.T) string {
 	return dst
 }
 
-// TestNewMatchesNixFlakeInit checks that `nix flake init -t` and vmhook new
-// give a project the same files: names, bytes and executable bits.
+// nixOnly are the files the flake templates leave to vmhook new, which
+// merges them into what a repository already has.
+var nixOnly = []string{".envrc", ".gitignore"}
+
+// nixFlakeInit runs `nix flake init -t` of the root flake in dir, returning
+// its output and whether it succeeded.
+func nixFlakeInit(t *testing.T, env []string, flake, attr, dir string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("nix", "--offline", "flake", "init", "-t", "path:"+flake+"#"+attr)
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestNewMatchesNixFlakeInit checks that `nix flake init -t` writes the
+// template's files except .envrc and .gitignore, and that `vmhook new` run
+// after it gives a project exactly what vmhook new alone gives: names,
+// bytes and executable bits.
 func TestNewMatchesNixFlakeInit(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("nix"); err != nil {
@@ -354,9 +370,7 @@ func TestNewMatchesNixFlakeInit(t *testing.T) {
 	flake := copyRootFlake(t)
 	for _, tc := range []struct{ attr, template string }{{"vm-dev", "vm-dev"}, {"vm-minimal", "vm-minimal"}, {"default", "vm-dev"}} {
 		viaNix := t.TempDir()
-		cmd := exec.Command("nix", "--offline", "flake", "init", "-t", "path:"+flake+"#"+tc.attr)
-		cmd.Dir, cmd.Env = viaNix, nix
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if out, err := nixFlakeInit(t, nix, flake, tc.attr, viaNix); err != nil {
 			t.Fatalf("nix flake init -t #%s: %v\n%s", tc.attr, err, out)
 		}
 		viaVmhook := filepath.Join(t.TempDir(), "p")
@@ -364,13 +378,27 @@ func TestNewMatchesNixFlakeInit(t *testing.T) {
 			t.Fatalf("vmhook new --template %s: exit %d\n%s", tc.template, code, stderr)
 		}
 		got, want := treeFiles(t, viaNix), treeFiles(t, viaVmhook)
+		wantNames := slices.DeleteFunc(fileNames(want), func(f string) bool { return slices.Contains(nixOnly, f) })
+		if !slices.Equal(fileNames(got), wantNames) {
+			t.Errorf("#%s: nix flake init wrote %v, want %v", tc.attr, fileNames(got), wantNames)
+		}
+		code, _, stderr := runVmhook(t, newTestEnv(t), "new", "--template", tc.template, viaNix)
+		if code != 0 {
+			t.Fatalf("vmhook new after nix flake init: exit %d\n%s", code, stderr)
+		}
+		for _, f := range nixOnly {
+			if !strings.Contains(stderr, "vmhook: wrote "+filepath.Join(viaNix, f)+"\n") {
+				t.Errorf("#%s: vmhook new did not write %s:\n%s", tc.attr, f, stderr)
+			}
+		}
+		got = treeFiles(t, viaNix)
 		if !slices.Equal(fileNames(got), fileNames(want)) {
-			t.Errorf("#%s: nix flake init wrote %v, vmhook new %v", tc.attr, fileNames(got), fileNames(want))
+			t.Errorf("#%s: nix flake init + vmhook new wrote %v, vmhook new %v", tc.attr, fileNames(got), fileNames(want))
 			continue
 		}
 		for f := range want {
 			if got[f] != want[f] {
-				t.Errorf("#%s: %s differs between nix flake init and vmhook new", tc.attr, f)
+				t.Errorf("#%s: %s differs between nix flake init + vmhook new and vmhook new", tc.attr, f)
 			}
 		}
 	}
