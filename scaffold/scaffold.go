@@ -196,6 +196,7 @@ func files(fsys fs.FS) ([]file, error) {
 	return out, nil
 }
 
+// mustFiles is files for an embedded template, which cannot fail to read.
 func mustFiles(fsys fs.FS) []file {
 	out, err := files(fsys)
 	if err != nil {
@@ -356,11 +357,10 @@ func checkWritable(dir string, ops []*op) error {
 				return fmt.Errorf("check %q: %w", o.target, err)
 			}
 			if writeProtected(o.target, fi) {
-				what := "replace it"
 				if o.change.Action == Appended {
-					what = "append " + strings.Join(o.change.Added, ", ")
+					return fmt.Errorf("add %s to %q: the file is read-only; make it writable (chmod u+w) and run vmhook new again, or add them by hand", strings.Join(o.change.Added, ", "), o.target)
 				}
-				return fmt.Errorf("cannot %s in %q: the file is read-only; make it writable (chmod u+w) or add the lines by hand, then run vmhook new again", what, o.target)
+				return fmt.Errorf("replace %q: the file is read-only; make it writable (chmod u+w) and run vmhook new --force again", o.target)
 			}
 		}
 		// The nearest existing directory above the file must be writable.
@@ -376,7 +376,7 @@ func checkWritable(dir string, ops []*op) error {
 				return fmt.Errorf("check %q: %w", d, err)
 			}
 			if writeProtected(d, fi) {
-				return fmt.Errorf("cannot write %s in %q: the directory is read-only; make it writable (chmod u+w) and run vmhook new again", filepath.Base(o.target), d)
+				return fmt.Errorf("write %s in %q: the directory is read-only; make it writable (chmod u+w) and run vmhook new again", filepath.Base(o.target), d)
 			}
 			break
 		}
@@ -530,6 +530,8 @@ func backUp(target string) (string, error) {
 	return "", fmt.Errorf("back up %q: too many backups; remove old %s files", target, backupSuffix)
 }
 
+// copyExclusive copies src to a new file dst with the same mode, failing
+// when dst exists.
 func copyExclusive(src, dst string) error {
 	fi, err := os.Stat(src)
 	if err != nil {

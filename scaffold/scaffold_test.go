@@ -510,7 +510,7 @@ func TestApplyRefusesWriteProtected(t *testing.T) {
 		}, "the file is read-only; make it writable"},
 		{"read-only .envrc", func(dir string) error {
 			return os.WriteFile(filepath.Join(dir, ".envrc"), []byte("use nix\n"), 0o444)
-		}, "cannot append use vm in"},
+		}, "add use vm to"},
 		{"read-only directory", func(dir string) error {
 			if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("node_modules/\n"), 0o644); err != nil {
 				return err

@@ -247,7 +247,7 @@ func TestNewReadOnlyInRepo(t *testing.T) {
 			t.Cleanup(func() { os.Chmod(p, fi.Mode().Perm()) })
 			before := treeFiles(t, dir)
 			code, _, stderr := runVmhook(t, newTestEnv(t), "new", dir)
-			if code != 1 || !strings.HasPrefix(stderr, "vmhook: cannot ") || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+			if code != 1 || !strings.HasPrefix(stderr, "vmhook: ") || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
 				t.Errorf("exit %d, stderr %q; want exit 1 and one line with %q", code, stderr, tc.want)
 			}
 			if after := treeFiles(t, dir); !maps.Equal(after, before) {

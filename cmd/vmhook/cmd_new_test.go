@@ -184,7 +184,7 @@ func TestNewRefusesReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, stderr := runVmhook(t, newTestEnv(t), "new", dir)
-	want := `vmhook: cannot append .direnv/, .lima/, result, result-* in "` + ignore + `": the file is read-only; make it writable (chmod u+w) or add the lines by hand, then run vmhook new again` + "\n"
+	want := `vmhook: add .direnv/, .lima/, result, result-* to "` + ignore + `": the file is read-only; make it writable (chmod u+w) and run vmhook new again, or add them by hand` + "\n"
 	if code != 1 || stderr != want {
 		t.Errorf("exit %d, stderr:\n got %q\nwant %q", code, stderr, want)
 	}
