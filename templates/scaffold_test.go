@@ -2,17 +2,22 @@ package templates_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vmhook/vmhook/internal/nixtest"
 	"github.com/vmhook/vmhook/projectvm"
+	"github.com/vmhook/vmhook/projectvm/limatest"
+	"github.com/vmhook/vmhook/scaffold"
 	"github.com/vmhook/vmhook/templates"
 )
 
@@ -159,7 +164,7 @@ func TestRootFlakeTemplates(t *testing.T) {
 	if want := []string{"default", "vm-dev", "vm-minimal"}; !slices.Equal(names, want) {
 		t.Fatalf("templates %v, want %v", names, want)
 	}
-	for _, s := range projectvm.Scaffolds() {
+	for _, s := range scaffold.List() {
 		got := shown.Templates[s.Name]
 		if got.Type != "template" || got.Description != s.Description {
 			t.Errorf("%s: flake has %q (%s); vmhook templates says %q", s.Name, got.Description, got.Type, s.Description)
@@ -186,6 +191,15 @@ func TestRootFlakeTemplates(t *testing.T) {
 	for _, n := range []string{"vm-dev", "vm-minimal"} {
 		if !strings.Contains(ev.Texts[n], "direnv allow") || !strings.Contains(ev.Texts[n], "vmhook shell") {
 			t.Errorf("%s: welcomeText does not say how to start:\n%s", n, ev.Texts[n])
+		}
+		// The flake templates hold no .envrc or .gitignore: the text must
+		// send people to the vmhook new that adds them, of the same template.
+		finish := "`vmhook new .`"
+		if n != scaffold.Default {
+			finish = "`vmhook new --template " + n + " .`"
+		}
+		if !strings.Contains(strings.Join(strings.Fields(ev.Texts[n]), " "), finish) {
+			t.Errorf("%s: welcomeText does not say to finish with %s:\n%s", n, finish, ev.Texts[n])
 		}
 		if !strings.HasSuffix(ev.Paths[n], n) {
 			t.Errorf("%s: path is %q, not the %s scaffold", n, ev.Paths[n], n)
@@ -303,5 +317,145 @@ func TestScaffoldFilesArePlain(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// exampleLine is a commented-out setting in a template's vmhook.yaml: "#"
+// directly followed by YAML ("#cpus: 4", "#  - host: …"), where prose
+// comments are "# " followed by words.
+var exampleLine = regexp.MustCompile(`^#(\S|  )`)
+
+// uncommentExamples turns on every example setting of a vmhook.yaml.
+func uncommentExamples(data []byte) []byte {
+	lines := strings.Split(string(data), "\n")
+	for i, l := range lines {
+		if exampleLine.MatchString(l) {
+			lines[i] = l[1:]
+		}
+	}
+	return []byte(strings.Join(lines, "\n"))
+}
+
+// scaffoldEnv is an isolated environment; the user config allows mounts
+// under /srv, as the vm-dev example's mounts require.
+func scaffoldEnv(t *testing.T) projectvm.Env {
+	t.Helper()
+	home := t.TempDir()
+	lh, err := os.MkdirTemp("/tmp", "vhs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(lh) })
+	e := projectvm.Env{
+		Home:       home,
+		LimaHome:   lh,
+		ConfigHome: filepath.Join(home, ".config"),
+		StateHome:  filepath.Join(home, ".local", "state"),
+		Host:       projectvm.Host{OS: runtime.GOOS, Arch: runtime.GOARCH, UID: os.Getuid()},
+	}
+	if err := os.MkdirAll(filepath.Dir(e.UserConfig()), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.UserConfig(), []byte("allowMounts: [/srv]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestScaffoldSettingsAreValid loads each template's vmhook.yaml as shipped
+// (everything commented out) and with every example turned on, renders the
+// Lima config, and has the real limactl validate it.
+func TestScaffoldSettingsAreValid(t *testing.T) {
+	t.Parallel()
+	for _, name := range scaffold.Names() {
+		for _, variant := range []string{"as shipped", "examples on"} {
+			t.Run(name+"/"+variant, func(t *testing.T) {
+				t.Parallel()
+				e := scaffoldEnv(t)
+				dir := filepath.Join(t.TempDir(), "myapp")
+				data, err := fs.ReadFile(templates.Scaffolds, "scaffold/"+name+"/"+projectvm.ProjectFile)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+				settings := filepath.Join(dir, projectvm.ProjectFile)
+				if err := os.WriteFile(settings, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if variant == "examples on" {
+					on := uncommentExamples(data)
+					if string(on) == string(data) {
+						t.Fatal("vmhook.yaml has no commented-out examples")
+					}
+					if err := os.WriteFile(settings, on, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				p, err := projectvm.OpenProject(e, dir, projectvm.Flags{})
+				if err != nil {
+					t.Fatalf("vmhook.yaml (%s) does not load: %v", variant, err)
+				}
+				if variant == "as shipped" {
+					// Nothing set: the user's defaults and vmhook's apply.
+					if d := projectvm.Defaults(); p.Settings.CPUs != d.CPUs || p.Settings.Memory != d.Memory || len(p.Settings.Ports) != 0 {
+						t.Errorf("shipped vmhook.yaml sets something: %+v", p.Settings)
+					}
+				} else {
+					checkExampleSettings(t, name, p.Settings)
+					// The socket, agent and image reach the host: the user
+					// allows them, as `vmhook allow` does.
+					if _, err := projectvm.Allow(e, p); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := p.WriteConfig(context.Background(), e); err != nil {
+					t.Fatal(err)
+				}
+				lima := limatest.Real(t)
+				lima.Chown(dir) // Lima checks that it can read the mounted project
+				if err := lima.Validate(p.ConfigPath); err != nil {
+					t.Errorf("generated config is not valid for Lima: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// checkExampleSettings asserts that the uncommented examples mean what their
+// comments say.
+func checkExampleSettings(t *testing.T, template string, s projectvm.Settings) {
+	t.Helper()
+	if s.CPUs != 4 || s.Memory != "8GiB" {
+		t.Errorf("cpus, memory = %d, %s; want 4, 8GiB", s.CPUs, s.Memory)
+	}
+	if template == "vm-minimal" {
+		if !slices.Equal(s.Ports, []int{3000}) {
+			t.Errorf("ports = %v, want [3000]", s.Ports)
+		}
+		return
+	}
+	if !slices.Equal(s.Ports, []int{3000, 5173}) || s.Disk != "60GiB" {
+		t.Errorf("ports, disk = %v, %s; want [3000 5173], 60GiB", s.Ports, s.Disk)
+	}
+	if want := []projectvm.Socket{{Host: "/var/run/docker.sock", Guest: "docker.sock", Env: "DOCKER_HOST"}}; !slices.Equal(s.Sockets, want) {
+		t.Errorf("sockets = %+v, want %+v", s.Sockets, want)
+	}
+	if want := []projectvm.Mount{{Location: "/srv/datasets"}, {Location: "/srv/cache", Writable: true}}; !slices.Equal(s.Mounts, want) {
+		t.Errorf("mounts = %+v, want %+v", s.Mounts, want)
+	}
+	if !s.ForwardAgent || s.Session != "tmux" || s.Env["EDITOR"] != "vim" || s.Env["RUST_BACKTRACE"] != "1" {
+		t.Errorf("forwardAgent, session, env = %v, %q, %v", s.ForwardAgent, s.Session, s.Env)
+	}
+	if len(s.Provision) != 2 || s.Provision[0].Mode != "system" || s.Provision[1].Mode != "user" ||
+		!strings.HasPrefix(s.Provision[0].Script, "#!/bin/bash\n") || !strings.Contains(s.Provision[0].Script, "apt-get install") {
+		t.Errorf("provision = %+v", s.Provision)
+	}
+	if c, _ := s.Lima["containerd"].(map[string]any); c["user"] != true {
+		t.Errorf("lima = %v, want containerd.user true", s.Lima)
+	}
+	if !strings.HasSuffix(s.Image.Location, "/images/dev.qcow2") {
+		t.Errorf("image = %q", s.Image.Location)
 	}
 }

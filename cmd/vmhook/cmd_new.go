@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vmhook/vmhook/projectvm"
+	"github.com/vmhook/vmhook/scaffold"
 )
 
 var _ = register(newCommands)
@@ -19,14 +19,17 @@ func newCommands(r *rt) []*cli.Command {
 	return []*cli.Command{
 		{
 			Name:      "new",
-			Usage:     "start a project from a template: .envrc (use vm), vmhook.yaml, .gitignore, …",
+			Usage:     "start a project, or adopt an existing one: .envrc (use vm), vmhook.yaml, .gitignore, …",
 			ArgsUsage: "[DIR]",
 			Description: "Writes the template's files into DIR (default: the current directory),\n" +
-				"creating it when needed. Existing files are never replaced unless --force.\n" +
-				"Templates: " + strings.Join(projectvm.ScaffoldNames(), ", ") + " (see vmhook templates).",
+				"creating it when needed. In an existing project it merges and never loses a\n" +
+				"byte: missing files are written, .gitignore gets the lines it lacks, .envrc\n" +
+				"gets `use vm`, and other files that differ are kept and listed with what to\n" +
+				"add by hand (--force replaces them, keeping each as FILE.vmhook-backup).\n" +
+				"Templates: " + strings.Join(scaffold.Names(), ", ") + " (see vmhook templates).",
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "template", Aliases: []string{"t"}, Value: projectvm.DefaultScaffold, Usage: "template `NAME` (see vmhook templates)"},
-				&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "replace files that already exist"},
+				&cli.StringFlag{Name: "template", Aliases: []string{"t"}, Value: scaffold.Default, Usage: "template `NAME` (see vmhook templates)"},
+				&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "replace files that differ from the template, keeping a backup of each"},
 			},
 			Action: func(c *cli.Context) error {
 				args := c.Args().Slice()
@@ -41,41 +44,86 @@ func newCommands(r *rt) []*cli.Command {
 					dir = args[0]
 				}
 				tmpl := c.String("template")
-				if !slices.Contains(projectvm.ScaffoldNames(), tmpl) {
-					return usagef("unknown template %q; choose one of: %s", tmpl, strings.Join(projectvm.ScaffoldNames(), ", "))
+				if !slices.Contains(scaffold.Names(), tmpl) {
+					return usagef("unknown template %q; choose one of: %s", tmpl, strings.Join(scaffold.Names(), ", "))
 				}
-				written, err := projectvm.Scaffold(dir, tmpl, c.Bool("force"))
-				var exists *projectvm.ExistingFilesError
-				if errors.As(err, &exists) {
-					return err
-				}
-				for _, f := range written {
-					r.say.line("wrote %s", filepath.Join(dir, filepath.FromSlash(f)))
-				}
+				changes, err := scaffold.Apply(dir, tmpl, c.Bool("force"))
 				if err != nil {
 					return err
 				}
-				if len(written) == 0 {
-					r.say.line("%s already has every file of %s; nothing written", dir, tmpl)
-				}
+				r.reportChanges(dir, tmpl, changes)
 				r.nextSteps(dir)
 				return nil
 			},
 		},
 		{
-			Name:  "templates",
-			Usage: "list the project templates of vmhook new",
+			Name:      "templates",
+			Usage:     "list the project templates of vmhook new, or print one of their files",
+			ArgsUsage: "[TEMPLATE [FILE]]",
+			Description: "Without arguments, lists the templates; with TEMPLATE, its files; with\n" +
+				"TEMPLATE FILE, prints that file, e.g. to merge it by hand into a file\n" +
+				"vmhook new kept: vmhook templates vm-dev justfile",
 			Action: func(c *cli.Context) error {
-				if c.Args().Len() > 0 {
-					return usagef("vmhook templates takes no arguments")
+				args := c.Args().Slice()
+				switch len(args) {
+				case 0:
+					w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
+					for _, s := range scaffold.List() {
+						fmt.Fprintf(w, "%s\t%s\n", s.Name, s.Description)
+					}
+					return w.Flush()
+				case 1, 2:
+					if !slices.Contains(scaffold.Names(), args[0]) {
+						return usagef("unknown template %q; choose one of: %s", args[0], strings.Join(scaffold.Names(), ", "))
+					}
+					if len(args) == 1 {
+						files, err := scaffold.Files(args[0])
+						if err != nil {
+							return err
+						}
+						_, err = fmt.Fprintln(r.stdout, strings.Join(files, "\n"))
+						return err
+					}
+					data, err := scaffold.File(args[0], args[1])
+					if err != nil {
+						return usagef("%v", err)
+					}
+					_, err = r.stdout.Write(data)
+					return err
 				}
-				w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-				for _, s := range projectvm.Scaffolds() {
-					fmt.Fprintf(w, "%s\t%s\n", s.Name, s.Description)
-				}
-				return w.Flush()
+				return usagef("vmhook templates takes at most a template and a file, got %d arguments", len(args))
 			},
 		},
+	}
+}
+
+// reportChanges tells people, one line per file, what vmhook new did, and
+// what they may want to add by hand to the files it kept.
+func (r *rt) reportChanges(dir, tmpl string, changes []scaffold.Change) {
+	kept := false
+	for _, c := range changes {
+		p := filepath.Join(dir, filepath.FromSlash(c.File))
+		hint := ""
+		if c.Hint != "" {
+			hint = "; " + c.Hint
+		}
+		switch c.Action {
+		case scaffold.Wrote:
+			r.say.line("wrote %s", p)
+		case scaffold.Appended:
+			r.say.line("added %s to %s%s", strings.Join(c.Added, ", "), p, hint)
+		case scaffold.Replaced:
+			r.say.line("replaced %s with %s's; yours is now %s", p, tmpl, filepath.Join(dir, filepath.FromSlash(c.Backup)))
+		case scaffold.Kept:
+			kept = true
+			r.say.line("kept %s, which differs from %s's%s (see: vmhook templates %s %s)", p, tmpl, hint, tmpl, c.File)
+		}
+	}
+	switch {
+	case len(changes) == 0:
+		r.say.line("%s already has everything of %s; nothing written", dir, tmpl)
+	case kept:
+		r.say.line("vmhook new --force replaces the files kept, keeping a backup of each")
 	}
 }
 

@@ -14,8 +14,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vmhook/vmhook/internal/nixtest"
-	"github.com/vmhook/vmhook/projectvm"
 	"github.com/vmhook/vmhook/projectvm/limatest"
+	"github.com/vmhook/vmhook/scaffold"
 	"github.com/vmhook/vmhook/templates"
 )
 
@@ -122,39 +122,74 @@ func TestNewWritesTemplate(t *testing.T) {
 	}
 }
 
-func TestNewNeverOverwrites(t *testing.T) {
+// TestNewMerges adopts a directory that has files of its own: nothing of
+// them is lost, each is reported on one line, and --force replaces what
+// could not be merged after keeping a backup.
+func TestNewMerges(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t)
 	dir := t.TempDir()
-	envrc := filepath.Join(dir, ".envrc")
-	mine := []byte("use nix\nexport FOO=bar\n")
-	if err := os.WriteFile(envrc, mine, 0o600); err != nil {
-		t.Fatal(err)
+	mine := map[string]string{".envrc": "use nix\nexport FOO=bar\n", "justfile": "build:\n    make\n"}
+	for f, data := range mine {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	code, _, stderr := runVmhook(t, env, "new", dir)
-	if code != 1 {
-		t.Errorf("exit %d, want 1", code)
+	code, stdout, stderr := runVmhook(t, env, "new", dir)
+	if code != 0 || stdout != "" {
+		t.Fatalf("exit %d, stdout %q\n%s", code, stdout, stderr)
 	}
-	if want := `vmhook: refusing to overwrite .envrc in "` + dir + `"; use --force to overwrite` + "\n"; stderr != want {
-		t.Errorf("stderr:\n got %q\nwant %q", stderr, want)
+	for _, want := range []string{
+		"vmhook: added use vm to " + filepath.Join(dir, ".envrc") + "\n",
+		"vmhook: wrote " + filepath.Join(dir, ".gitignore") + "\n",
+		"vmhook: kept " + filepath.Join(dir, "justfile") + ", which differs from vm-dev's; to have the vm-* recipes, copy them from the template's (see: vmhook templates vm-dev justfile)\n",
+		"vmhook: vmhook new --force replaces the files kept, keeping a backup of each\n",
+		"vmhook: next: cd " + dir + " && direnv allow",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
 	}
-	if got, _ := os.ReadFile(envrc); !bytes.Equal(got, mine) {
-		t.Errorf(".envrc changed to %q", got)
-	}
-	if got := fileNames(treeFiles(t, dir)); !slices.Equal(got, []string{".envrc"}) {
-		t.Errorf("a refusal still wrote files: %v", got)
+	for f, data := range mine {
+		if got, _ := os.ReadFile(filepath.Join(dir, f)); !strings.HasPrefix(string(got), data) {
+			t.Errorf("%s lost bytes: %q", f, got)
+		}
 	}
 
 	code, _, stderr = runVmhook(t, env, "new", "--force", dir)
 	if code != 0 {
 		t.Fatalf("--force: exit %d\n%s", code, stderr)
 	}
-	want, err := fs.ReadFile(templates.Scaffolds, "scaffold/vm-dev/.envrc")
+	want, err := fs.ReadFile(templates.Scaffolds, "scaffold/vm-dev/justfile")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := os.ReadFile(envrc); !bytes.Equal(got, want) {
-		t.Errorf("--force left .envrc as %q", got)
+	if got, _ := os.ReadFile(filepath.Join(dir, "justfile")); !bytes.Equal(got, want) {
+		t.Errorf("--force left justfile as %q", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "justfile.vmhook-backup")); string(got) != mine["justfile"] {
+		t.Errorf("backup holds %q, want %q", got, mine["justfile"])
+	}
+	if want := "vmhook: replaced " + filepath.Join(dir, "justfile") + " with vm-dev's; yours is now " + filepath.Join(dir, "justfile.vmhook-backup") + "\n"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+}
+
+// TestNewRefusesReadOnly prints one line and leaves the project alone.
+func TestNewRefusesReadOnly(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ignore := filepath.Join(dir, ".gitignore")
+	if err := os.WriteFile(ignore, []byte("node_modules/\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runVmhook(t, newTestEnv(t), "new", dir)
+	want := `vmhook: add .direnv/, .lima/, result, result-* to "` + ignore + `": the file is read-only; make it writable (chmod u+w) and run vmhook new again, or add them by hand` + "\n"
+	if code != 1 || stderr != want {
+		t.Errorf("exit %d, stderr:\n got %q\nwant %q", code, stderr, want)
+	}
+	if got := fileNames(treeFiles(t, dir)); !slices.Equal(got, []string{".gitignore"}) {
+		t.Errorf("a refusal still wrote files: %v", got)
 	}
 }
 
@@ -169,7 +204,9 @@ func TestNewUsageErrors(t *testing.T) {
 		{[]string{"new", "--template", "vm-full", dir}, `vmhook: unknown template "vm-full"; choose one of: vm-dev, vm-minimal`},
 		{[]string{"new", dir, "--template", "vm-minimal"}, "vmhook: flags go before DIR: vmhook new --template vm-minimal " + dir},
 		{[]string{"new", dir, "other"}, "vmhook: vmhook new takes one directory, got 2"},
-		{[]string{"templates", "x"}, "vmhook: vmhook templates takes no arguments"},
+		{[]string{"templates", "x"}, `vmhook: unknown template "x"; choose one of: vm-dev, vm-minimal`},
+		{[]string{"templates", "vm-minimal", "justfile"}, `vmhook: template vm-minimal has no file "justfile"; it has: .envrc, .gitignore, vmhook.yaml`},
+		{[]string{"templates", "vm-dev", "justfile", "x"}, "vmhook: vmhook templates takes at most a template and a file, got 3 arguments"},
 	} {
 		code, _, stderr := runVmhook(t, env, tc.args...)
 		if code != 2 || !strings.HasPrefix(stderr, tc.want) {
@@ -188,7 +225,7 @@ func TestTemplatesCommand(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
-	infos := projectvm.Scaffolds()
+	infos := scaffold.List()
 	if len(lines) != len(infos) {
 		t.Fatalf("%d lines for %d templates:\n%s", len(lines), len(infos), stdout)
 	}
@@ -196,6 +233,17 @@ func TestTemplatesCommand(t *testing.T) {
 		if f := strings.Fields(lines[i]); len(f) < 2 || f[0] != s.Name || !strings.HasSuffix(lines[i], "  "+s.Description) {
 			t.Errorf("line %q, want %s and %q", lines[i], s.Name, s.Description)
 		}
+	}
+
+	// test that a template's files are listed, and one is printed as it is
+	code, stdout, stderr = runVmhook(t, newTestEnv(t), "templates", "vm-minimal")
+	if code != 0 || stdout != ".envrc\n.gitignore\nvmhook.yaml\n" {
+		t.Errorf("templates vm-minimal: exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runVmhook(t, newTestEnv(t), "templates", "vm-dev", "justfile")
+	want, _ := fs.ReadFile(templates.Scaffolds, "scaffold/vm-dev/justfile")
+	if code != 0 || stdout != string(want) {
+		t.Errorf("templates vm-dev justfile: exit %d, stdout %q\n%s", code, stdout, stderr)
 	}
 }
 
@@ -295,8 +343,24 @@ func copyRootFlake(t *testing.T) string {
 	return dst
 }
 
-// TestNewMatchesNixFlakeInit checks that `nix flake init -t` and vmhook new
-// give a project the same files: names, bytes and executable bits.
+// nixOnly are the files the flake templates leave to vmhook new, which
+// merges them into what a repository already has.
+var nixOnly = []string{".envrc", ".gitignore"}
+
+// nixFlakeInit runs `nix flake init -t` of the root flake in dir, returning
+// its output and whether it succeeded.
+func nixFlakeInit(t *testing.T, env []string, flake, attr, dir string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("nix", "--offline", "flake", "init", "-t", "path:"+flake+"#"+attr)
+	cmd.Dir, cmd.Env = dir, env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestNewMatchesNixFlakeInit checks that `nix flake init -t` writes the
+// template's files except .envrc and .gitignore, and that `vmhook new` run
+// after it gives a project exactly what vmhook new alone gives: names,
+// bytes and executable bits.
 func TestNewMatchesNixFlakeInit(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("nix"); err != nil {
@@ -306,9 +370,7 @@ func TestNewMatchesNixFlakeInit(t *testing.T) {
 	flake := copyRootFlake(t)
 	for _, tc := range []struct{ attr, template string }{{"vm-dev", "vm-dev"}, {"vm-minimal", "vm-minimal"}, {"default", "vm-dev"}} {
 		viaNix := t.TempDir()
-		cmd := exec.Command("nix", "--offline", "flake", "init", "-t", "path:"+flake+"#"+tc.attr)
-		cmd.Dir, cmd.Env = viaNix, nix
-		if out, err := cmd.CombinedOutput(); err != nil {
+		if out, err := nixFlakeInit(t, nix, flake, tc.attr, viaNix); err != nil {
 			t.Fatalf("nix flake init -t #%s: %v\n%s", tc.attr, err, out)
 		}
 		viaVmhook := filepath.Join(t.TempDir(), "p")
@@ -316,13 +378,27 @@ func TestNewMatchesNixFlakeInit(t *testing.T) {
 			t.Fatalf("vmhook new --template %s: exit %d\n%s", tc.template, code, stderr)
 		}
 		got, want := treeFiles(t, viaNix), treeFiles(t, viaVmhook)
+		wantNames := slices.DeleteFunc(fileNames(want), func(f string) bool { return slices.Contains(nixOnly, f) })
+		if !slices.Equal(fileNames(got), wantNames) {
+			t.Errorf("#%s: nix flake init wrote %v, want %v", tc.attr, fileNames(got), wantNames)
+		}
+		code, _, stderr := runVmhook(t, newTestEnv(t), "new", "--template", tc.template, viaNix)
+		if code != 0 {
+			t.Fatalf("vmhook new after nix flake init: exit %d\n%s", code, stderr)
+		}
+		for _, f := range nixOnly {
+			if !strings.Contains(stderr, "vmhook: wrote "+filepath.Join(viaNix, f)+"\n") {
+				t.Errorf("#%s: vmhook new did not write %s:\n%s", tc.attr, f, stderr)
+			}
+		}
+		got = treeFiles(t, viaNix)
 		if !slices.Equal(fileNames(got), fileNames(want)) {
-			t.Errorf("#%s: nix flake init wrote %v, vmhook new %v", tc.attr, fileNames(got), fileNames(want))
+			t.Errorf("#%s: nix flake init + vmhook new wrote %v, vmhook new %v", tc.attr, fileNames(got), fileNames(want))
 			continue
 		}
 		for f := range want {
 			if got[f] != want[f] {
-				t.Errorf("#%s: %s differs between nix flake init and vmhook new", tc.attr, f)
+				t.Errorf("#%s: %s differs between nix flake init + vmhook new and vmhook new", tc.attr, f)
 			}
 		}
 	}
@@ -544,5 +620,85 @@ func TestScaffoldJustfile(t *testing.T) {
 				t.Errorf("vmhook was called with %s, want %s", got, c.want)
 			}
 		})
+	}
+}
+
+// ansiColour is a colour escape, as direnv's log_error writes them.
+var ansiColour = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// TestScaffoldEnvrcWithoutVmhook loads the scaffolded .envrc, and one that
+// vmhook new extended, in the real direnv of a teammate who has not set
+// vmhook up: one line says what to install, instead of "use_vm: command
+// not found", and the rest of the file still loads.
+func TestScaffoldEnvrcWithoutVmhook(t *testing.T) {
+	t.Parallel()
+	direnv, err := exec.LookPath("direnv")
+	if err != nil {
+		t.Skip("direnv not installed: apt-get install direnv")
+	}
+	vmhookDir := vmhookBinary(t)
+	noNix := pathWithout(t, func(n string) bool { return strings.HasPrefix(n, "nix") || n == "vmhook" })
+	root, err := os.MkdirTemp("/tmp", "vhd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	home := filepath.Join(root, "home")
+	base := []string{
+		"HOME=" + home,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
+		"XDG_STATE_HOME=" + filepath.Join(home, ".local", "state"),
+		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"),
+		"NO_COLOR=1",
+	}
+	for i, tc := range []struct {
+		name, template, envrc, path, want string
+	}{
+		{"vm-minimal, no vmhook", "vm-minimal", "", noNix,
+			"direnv: use vm: this project's VM needs vmhook; install it (go install github.com/vmhook/vmhook/cmd/vmhook@latest), then run: mkdir -p ~/.config/direnv/lib && vmhook stdlib > ~/.config/direnv/lib/vmhook.sh\n"},
+		{"vm-dev, vmhook without its extension", "vm-dev", "", vmhookDir + ":" + noNix,
+			"direnv: use vm: vmhook's direnv extension is not installed; run: mkdir -p ~/.config/direnv/lib && vmhook stdlib > ~/.config/direnv/lib/vmhook.sh\n"},
+		{"an adopted .envrc, no vmhook", "vm-minimal", "export MINE=kept\n", noNix,
+			"direnv: use vm: this project's VM needs vmhook; install it"},
+	} {
+		project := filepath.Join(root, "p"+string(rune('a'+i)), "myapp")
+		if err := os.MkdirAll(project, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if tc.envrc != "" {
+			if err := os.WriteFile(filepath.Join(project, ".envrc"), []byte(tc.envrc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if code, _, stderr := runVmhook(t, newTestEnv(t), "new", "--template", tc.template, project); code != 0 {
+			t.Fatalf("%s: vmhook new: exit %d\n%s", tc.name, code, stderr)
+		}
+		env := append(slices.Clone(base), "PATH="+tc.path)
+		run := func(args ...string) (string, string) {
+			cmd := exec.Command(direnv, args...)
+			cmd.Env, cmd.Dir = env, project
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("%s: direnv %s: %v\n%s", tc.name, strings.Join(args, " "), err, stderr.String())
+			}
+			return stdout.String(), stderr.String()
+		}
+		run("allow", ".")
+		stdout, stderr := run("export", "json")
+		stderr = ansiColour.ReplaceAllString(stderr, "")
+		if !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: direnv said:\n%s\nwant a line %q", tc.name, stderr, tc.want)
+		}
+		if strings.Contains(stderr, "command not found") || strings.Count(stderr, "use vm:") != 1 {
+			t.Errorf("%s: want exactly one line about use vm, got:\n%s", tc.name, stderr)
+		}
+		if strings.Contains(stdout, "VMHOOK_VM") {
+			t.Errorf("%s: VMHOOK_VM exported without vmhook: %s", tc.name, stdout)
+		}
+		if tc.envrc != "" && !strings.Contains(stdout, `"MINE": "kept"`) && !strings.Contains(stdout, `"MINE":"kept"`) {
+			t.Errorf("%s: the project's own line did not load: %s", tc.name, stdout)
+		}
 	}
 }
