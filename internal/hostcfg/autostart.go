@@ -79,6 +79,9 @@ func (a Autostart) Check() error {
 	if err := plainText("vmhook's path", a.Self); err != nil {
 		return err
 	}
+	if err := plainText("log path", a.LogPath); err != nil {
+		return err
+	}
 	for _, p := range []struct{ what, s string }{{"HOME", a.Home}, {"XDG_CONFIG_HOME", a.ConfigHome}, {"log path", a.LogPath}} {
 		if !filepath.IsAbs(p.s) {
 			return fmt.Errorf("%s %q is not an absolute path; set it to one and run enable again", p.what, p.s)
@@ -122,15 +125,18 @@ func (a Autostart) AgentPath() string {
 // systemdPlain are the characters an ExecStart word may hold unquoted.
 var systemdPlain = regexp.MustCompile(`^[A-Za-z0-9/._+,:@=-]+$`)
 
-// systemdWord quotes s as one ExecStart word: "%" starts a specifier and "$"
-// a variable there, and inside double quotes "\" and `"` are C escapes.
-func systemdWord(s string) string {
-	s = strings.ReplaceAll(s, "%", "%%")
-	s = strings.ReplaceAll(s, "$", "$$")
-	if systemdPlain.MatchString(s) {
-		return s
+// systemdExecutable quotes the program of ExecStart=. systemd expands
+// specifiers ("%") in it but not variables, and refuses a program path with
+// quotes or backslashes whatever the quoting.
+func systemdExecutable(path string) (string, error) {
+	if strings.ContainsAny(path, `"'\`) {
+		return "", fmt.Errorf("vmhook's path %q has a quote or backslash, which systemd refuses in a program path; install vmhook under a plainer path", path)
 	}
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	s := strings.ReplaceAll(path, "%", "%%")
+	if systemdPlain.MatchString(s) {
+		return s, nil
+	}
+	return `"` + s + `"`, nil
 }
 
 // systemdAssignment quotes KEY=VALUE for Environment=, which expands
@@ -146,6 +152,11 @@ func (a Autostart) Unit() (string, error) {
 	if err := a.Check(); err != nil {
 		return "", err
 	}
+	// The VM's name is a Lima name, plain in every unit field.
+	self, err := systemdExecutable(a.Self)
+	if err != nil {
+		return "", err
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by vmhook autostart enable --vm %s\n", a.Name)
 	b.WriteString("[Unit]\n")
@@ -154,8 +165,8 @@ func (a Autostart) Unit() (string, error) {
 	for _, v := range a.Env {
 		fmt.Fprintf(&b, "Environment=%s\n", systemdAssignment(v))
 	}
-	fmt.Fprintf(&b, "ExecStart=%s up --vm %s\n", systemdWord(a.Self), a.Name)
-	fmt.Fprintf(&b, "ExecStop=%s stop --vm %s\n\n", systemdWord(a.Self), a.Name)
+	fmt.Fprintf(&b, "ExecStart=%s up --vm %s\n", self, a.Name)
+	fmt.Fprintf(&b, "ExecStop=%s stop --vm %s\n\n", self, a.Name)
 	b.WriteString("[Install]\nWantedBy=default.target\n")
 	return b.String(), nil
 }
@@ -169,9 +180,6 @@ func xmlText(s string) string {
 // environment recorded at enable time.
 func (a Autostart) LaunchAgent() (string, error) {
 	if err := a.Check(); err != nil {
-		return "", err
-	}
-	if err := plainText("log path", a.LogPath); err != nil {
 		return "", err
 	}
 	var b strings.Builder
