@@ -173,6 +173,9 @@ func (r *rt) autostartItem(env projectvm.Env, name string) (hostcfg.Autostart, e
 		return hostcfg.Autostart{}, errors.New("cannot find vmhook's own path; run it by its full path")
 	}
 	path, dropped := hostcfg.CleanPath(r.getenv("PATH"))
+	if path == "" {
+		return hostcfg.Autostart{}, errors.New("PATH has no absolute directory to record; run enable from a shell whose PATH finds limactl")
+	}
 	if len(dropped) > 0 {
 		r.say.line("leaving relative PATH entries %q out of the login item (it runs in another directory)", dropped)
 	}
@@ -202,31 +205,43 @@ func (r *rt) autostartItem(env projectvm.Env, name string) (hostcfg.Autostart, e
 }
 
 func (r *rt) autostart(c *cli.Context, action string) error {
-	env, p, err := r.openNamed(c)
+	// Status and disable need only the VM's name and the user's dirs: they
+	// must work after the definition is gone, and change nothing else.
+	env, err := r.env()
 	if err != nil {
 		return err
+	}
+	name := c.String("vm")
+	if action == "enable" || action == "print" {
+		var p *projectvm.Project
+		if env, p, err = r.openNamed(c); err != nil {
+			return err
+		}
+		name = p.Name
+	} else if err := hostcfg.CheckName(name); err != nil {
+		return usagef("%v", err)
 	}
 	svc, err := hostcfg.ForOS(runtime.GOOS, hostcfg.ExecRunner{Env: r.environ}, os.Getuid())
 	if err != nil {
 		return err
 	}
-	// Status and disable need only the item's paths; the environment is
-	// recorded (and checked) when it is written.
+	// The environment is recorded (and checked) only when the item is
+	// written.
 	item := hostcfg.Autostart{
-		Name:       p.Name,
+		Name:       name,
 		Home:       env.Home,
 		ConfigHome: env.ConfigHome,
-		LogPath:    filepath.Join(env.StateHome, "vmhook", "autostart-"+p.Name+".log"),
+		LogPath:    filepath.Join(env.StateHome, "vmhook", "autostart-"+name+".log"),
 	}
 	path := svc.Path(item)
 	switch action {
 	case "print", "enable":
-		if item, err = r.autostartItem(env, p.Name); err != nil {
+		if item, err = r.autostartItem(env, name); err != nil {
 			return err
 		}
 		content, err := svc.Render(item)
 		if err != nil {
-			return fmt.Errorf("write the login item of %s: %w", p.Name, err)
+			return fmt.Errorf("write the login item of %s: %w", name, err)
 		}
 		if action == "print" {
 			fmt.Fprint(r.stdout, content)
@@ -239,20 +254,20 @@ func (r *rt) autostart(c *cli.Context, action string) error {
 			return err
 		}
 		if err := svc.Enable(c.Context, item); err != nil {
-			return fmt.Errorf("wrote %s, but %w; fix that and run vmhook autostart enable --vm %s again", path, err, p.Name)
+			return fmt.Errorf("wrote %s, but %w; fix that and run vmhook autostart enable --vm %s again", path, err, name)
 		}
 		st := svc.Status(c.Context, item)
 		if st.Verdict() != "on" {
-			return fmt.Errorf("enabled %s with %s, but autostart is not in place: %s; see vmhook autostart status --vm %s", path, svc.Tool(), strings.Join(st.Missing(), "; "), p.Name)
+			return fmt.Errorf("enabled %s with %s, but autostart is not in place: %s; see vmhook autostart status --vm %s", path, svc.Tool(), strings.Join(st.Missing(), "; "), name)
 		}
-		r.say.line("%s starts at login: %s enabled %s", p.Name, svc.Tool(), path)
+		r.say.line("%s starts at login: %s enabled %s", name, svc.Tool(), path)
 		for _, ch := range st.Checks {
 			if ch.What == "loaded" && ch.State == hostcfg.Unknown {
 				r.say.line("%s could not say whether the item is loaded now: %s; it is read at the next login", svc.Tool(), ch.Detail)
 			}
 		}
 		if runtime.GOOS == "darwin" {
-			r.say.line("launchd also starts %s now (RunAtLoad); its output goes to %s", p.Name, item.LogPath)
+			r.say.line("launchd also starts %s now (RunAtLoad); its output goes to %s", name, item.LogPath)
 		}
 	case "disable":
 		if err := svc.Disable(c.Context, item); err != nil {
@@ -260,14 +275,14 @@ func (r *rt) autostart(c *cli.Context, action string) error {
 		}
 		st := svc.Status(c.Context, item)
 		if st.Verdict() != "off" {
-			return fmt.Errorf("disabled %s with %s, but some of it is still in place: %s; see vmhook autostart status --vm %s", p.Name, svc.Tool(), strings.Join(st.Present(), "; "), p.Name)
+			return fmt.Errorf("disabled %s with %s, but some of it is still in place: %s; see vmhook autostart status --vm %s", name, svc.Tool(), strings.Join(st.Present(), "; "), name)
 		}
-		r.say.line("%s no longer starts at login (a running VM keeps running; vmhook stop --vm %s stops it)", p.Name, p.Name)
+		r.say.line("%s no longer starts at login (a running VM keeps running; vmhook stop --vm %s stops it)", name, name)
 	case "status":
 		st := svc.Status(c.Context, item)
 		fmt.Fprint(r.stdout, st.Report())
 		if st.Verdict() == "incomplete" {
-			return &exitError{code: exitFailure, msg: fmt.Sprintf("autostart of %s is incomplete: %s; run vmhook autostart enable --vm %s (or disable)", p.Name, strings.Join(st.Missing(), "; "), p.Name)}
+			return &exitError{code: exitFailure, msg: fmt.Sprintf("autostart of %s is incomplete: %s; run vmhook autostart enable --vm %s (or disable)", name, strings.Join(st.Missing(), "; "), name)}
 		}
 	}
 	return nil

@@ -66,12 +66,21 @@ func plainText(what, s string) error {
 // and file names plain.
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
 
+// CheckName refuses a VM name that is not plain enough for a unit name, a
+// launchd label and a file name.
+func CheckName(name string) error {
+	if !nameRE.MatchString(name) {
+		return fmt.Errorf("VM name %q is not a Lima instance name (letters and digits, joined by '.', '_' or '-')", name)
+	}
+	return nil
+}
+
 var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Check refuses a login item that could not start the VM as recorded.
 func (a Autostart) Check() error {
-	if !nameRE.MatchString(a.Name) {
-		return fmt.Errorf("VM name %q is not a Lima instance name", a.Name)
+	if err := CheckName(a.Name); err != nil {
+		return err
 	}
 	if !filepath.IsAbs(a.Self) {
 		return fmt.Errorf("vmhook's path %q is not absolute; run it by its full path", a.Self)
