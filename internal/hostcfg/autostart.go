@@ -21,10 +21,6 @@ type Autostart struct {
 	LogPath    string // where launchd writes the agent's output
 }
 
-// RecordedKeys are the variables a login item carries: what vmhook needs to
-// find limactl (Nix profiles included) and the same instance and state.
-var RecordedKeys = []string{"PATH", "HOME", "LIMACTL", "LIMA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME"}
-
 // pathLike are the recorded variables that must be absolute: a login item
 // runs in another working directory.
 var pathLike = map[string]bool{"HOME": true, "LIMA_HOME": true, "XDG_CONFIG_HOME": true, "XDG_STATE_HOME": true}
