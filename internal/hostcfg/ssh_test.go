@@ -195,3 +195,41 @@ func TestLuaString(t *testing.T) {
 		}
 	}
 }
+
+// TestWezTermDomainLua evaluates the entry and the commented key binding
+// with a real Lua, against a stand-in for the wezterm module, and reads the
+// values back.
+func TestWezTermDomainLua(t *testing.T) {
+	lua, err := exec.LookPath("lua")
+	if err != nil {
+		t.Skip("lua is not installed")
+	}
+	h := SSHHost{Alias: "nostromo", Name: "default", User: "rip ley", IdentityFile: `/l "q" \ ]]'$&/_config/user`, LimaSSHConf: `/l "q" \ ]]'$&/default/ssh.config`}
+	out, err := h.WezTermDomain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	for _, l := range strings.Split(out, "\n") {
+		if k, ok := strings.CutPrefix(l, "--   "); ok {
+			key = strings.TrimSuffix(k, ",")
+		}
+	}
+	script := "local wezterm = { action = { SpawnTab = function(t) return { SpawnTab = t } end } }\n" +
+		"local domains = {\n" + out + "}\n" +
+		"local key = " + key + "\n" +
+		"local d = domains[1]\n" +
+		"io.write(#domains, '\\0', d.name, '\\0', d.username, '\\0', d.ssh_option.identityfile, '\\0', d.ssh_option.proxycommand, '\\0', key.key, '\\0', key.mods, '\\0', key.action.SpawnTab.DomainName)\n"
+	file := filepath.Join(t.TempDir(), "check.lua")
+	if err := os.WriteFile(file, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := exec.Command(lua, file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("lua: %v\n%s\n%s", err, got, script)
+	}
+	want := strings.Join([]string{"1", "nostromo", "rip ley", h.IdentityFile, h.ProxyCommand(), WezTermKey, WezTermMods, "nostromo"}, "\x00")
+	if string(got) != want {
+		t.Errorf("lua reads back\n%q\nwant\n%q", got, want)
+	}
+}
