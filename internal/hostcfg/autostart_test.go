@@ -48,7 +48,7 @@ func hostileItem(t *testing.T) Autostart {
 	}
 }
 
-// plistValue decodes a plist element: dict, array, string, true, false.
+// plistNode is one plist element: dict, array, string, true or false.
 type plistNode struct {
 	XMLName xml.Name
 	Text    string      `xml:",chardata"`
