@@ -6,12 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vmhook/vmhook/internal/hostcfg"
 	"github.com/vmhook/vmhook/projectvm"
 )
 
@@ -91,38 +92,116 @@ func namedCommands(r *rt) []*cli.Command {
 			Name:  "autostart",
 			Usage: "start a named VM at login (systemd user unit on Linux, launchd agent on macOS)",
 			Subcommands: []*cli.Command{
-				{Name: "enable", Usage: "install and enable the login item", Flags: []cli.Flag{vmFlag}, Action: func(c *cli.Context) error { return r.autostart(c, "enable") }},
-				{Name: "disable", Usage: "disable and remove the login item", Flags: []cli.Flag{vmFlag}, Action: func(c *cli.Context) error { return r.autostart(c, "disable") }},
-				{Name: "status", Usage: "say whether the login item is installed", Flags: []cli.Flag{vmFlag}, Action: func(c *cli.Context) error { return r.autostart(c, "status") }},
+				{Name: "enable", Usage: "write the login item with your current PATH, LIMACTL, LIMA_HOME and XDG_* dirs, and enable it", Flags: []cli.Flag{vmFlag}, Action: func(c *cli.Context) error { return r.autostart(c, "enable") }},
+				{Name: "disable", Usage: "disable and remove the login item (the VM keeps running)", Flags: []cli.Flag{vmFlag}, Action: func(c *cli.Context) error { return r.autostart(c, "disable") }},
+				{Name: "status", Usage: "ask the service manager what is in place: file, enabled, loaded, last run", Flags: []cli.Flag{vmFlag}, Action: func(c *cli.Context) error { return r.autostart(c, "status") }},
+				{Name: "print", Usage: "print the login item enable would write", Flags: []cli.Flag{vmFlag}, Action: func(c *cli.Context) error { return r.autostart(c, "print") }},
 			},
 		},
 		{
 			Name:  "ssh-config",
 			Usage: "print an ssh_config host block for a VM (no Include needed)",
-			Flags: projectFlags,
+			Flags: append([]cli.Flag{aliasFlag}, projectFlags...),
 			Action: func(c *cli.Context) error {
-				env, p, err := r.prepare(c, projectvm.Flags{}, false)
+				h, err := r.sshHost(c)
 				if err != nil {
 					return err
 				}
-				fmt.Fprint(r.stdout, projectvm.NewSSHHost(env, p.Name, guestUser(r)).SSHConfig())
+				out, err := h.SSHConfig()
+				if err != nil {
+					return err
+				}
+				fmt.Fprint(r.stdout, out)
 				return nil
 			},
 		},
 		{
 			Name:  "wezterm",
-			Usage: "print a WezTerm ssh_domains entry for a VM",
-			Flags: projectFlags,
+			Usage: "print a WezTerm ssh_domains entry for a VM, with a key that opens a tab in it",
+			Flags: append([]cli.Flag{aliasFlag}, projectFlags...),
 			Action: func(c *cli.Context) error {
-				env, p, err := r.prepare(c, projectvm.Flags{}, false)
+				h, err := r.sshHost(c)
 				if err != nil {
 					return err
 				}
-				fmt.Fprint(r.stdout, projectvm.NewSSHHost(env, p.Name, guestUser(r)).WezTermDomain())
+				out, err := h.WezTermDomain()
+				if err != nil {
+					return err
+				}
+				fmt.Fprint(r.stdout, out)
 				return nil
 			},
 		},
 	}
+}
+
+// aliasFlag names the ssh host and WezTerm domain when it should differ from
+// the VM's name.
+var aliasFlag = &cli.StringFlag{Name: "alias", Usage: "call the host (and WezTerm domain) `ALIAS` instead of the VM's name"}
+
+// sshHost describes how an ssh client reaches the VM of c.
+func (r *rt) sshHost(c *cli.Context) (hostcfg.SSHHost, error) {
+	if a := c.String("alias"); a != "" {
+		if err := hostcfg.ValidateAlias(a); err != nil {
+			return hostcfg.SSHHost{}, usagef("%v", err)
+		}
+	}
+	env, p, err := r.prepare(c, projectvm.Flags{}, false)
+	if err != nil {
+		return hostcfg.SSHHost{}, err
+	}
+	alias := c.String("alias")
+	if alias == "" {
+		alias = p.Name
+	}
+	return hostcfg.SSHHost{
+		Alias:        alias,
+		Name:         p.Name,
+		User:         guestUser(r),
+		IdentityFile: filepath.Join(env.LimaHome, "_config", "user"),
+		LimaSSHConf:  filepath.Join(env.InstanceDir(p.Name), "ssh.config"),
+	}, nil
+}
+
+// autostartItem is the login item of the named VM, recording the user's
+// environment as it is now.
+func (r *rt) autostartItem(env projectvm.Env, name string) (hostcfg.Autostart, error) {
+	// The same path the shell hook records: a package manager's link
+	// survives upgrades.
+	self := r.selfPath()
+	if !filepath.IsAbs(self) {
+		return hostcfg.Autostart{}, errors.New("cannot find vmhook's own path; run it by its full path")
+	}
+	path, dropped := hostcfg.CleanPath(r.getenv("PATH"))
+	if path == "" {
+		return hostcfg.Autostart{}, errors.New("PATH has no absolute directory to record; run enable from a shell whose PATH finds limactl")
+	}
+	if len(dropped) > 0 {
+		r.say.line("leaving relative PATH entries %q out of the login item (it runs in another directory)", dropped)
+	}
+	vars := []hostcfg.Var{{Key: "PATH", Value: path}, {Key: "HOME", Value: env.Home}}
+	if l := r.getenv("LIMACTL"); l != "" {
+		if strings.ContainsRune(l, '/') && !filepath.IsAbs(l) {
+			var err error
+			if l, err = filepath.Abs(l); err != nil {
+				return hostcfg.Autostart{}, fmt.Errorf("resolve LIMACTL: %w", err)
+			}
+		}
+		vars = append(vars, hostcfg.Var{Key: "LIMACTL", Value: l})
+	}
+	vars = append(vars,
+		hostcfg.Var{Key: "LIMA_HOME", Value: env.LimaHome},
+		hostcfg.Var{Key: "XDG_CONFIG_HOME", Value: env.ConfigHome},
+		hostcfg.Var{Key: "XDG_STATE_HOME", Value: env.StateHome},
+	)
+	return hostcfg.Autostart{
+		Name:       name,
+		Self:       self,
+		Env:        vars,
+		Home:       env.Home,
+		ConfigHome: env.ConfigHome,
+		LogPath:    filepath.Join(env.StateHome, "vmhook", "autostart-"+name+".log"),
+	}, nil
 }
 
 func (r *rt) autostart(c *cli.Context, action string) error {
@@ -132,66 +211,85 @@ func (r *rt) autostart(c *cli.Context, action string) error {
 			return err
 		}
 	}
-	env, p, err := r.openNamed(c)
+	// Status and disable need only the VM's name and the user's dirs: they
+	// must work after the definition is gone, and change nothing else.
+	env, err := r.env()
 	if err != nil {
 		return err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find vmhook's own path: %w", err)
-	}
-	path, content := projectvm.AutostartUnitPath(env, p.Name), projectvm.AutostartUnit(env, self, p.Name)
-	unit := "vmhook-" + p.Name + ".service"
-	manager := []string{"systemctl", "--user"}
-	if runtime.GOOS == "darwin" {
-		path, content = projectvm.LaunchAgentPath(env, p.Name), projectvm.LaunchAgent(env, self, p.Name)
-		manager = []string{"launchctl"}
-	}
-	tell := func(args ...string) error {
-		if _, err := exec.LookPath(args[0]); err != nil {
+	name := c.String("vm")
+	if action == "enable" || action == "print" {
+		var p *projectvm.Project
+		if env, p, err = r.openNamed(c); err != nil {
 			return err
 		}
-		cmd := exec.CommandContext(c.Context, args[0], args[1:]...)
-		cmd.Env = r.environ
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("%v: %s", err, strings.TrimSpace(string(out)))
-		}
-		return nil
+		name = p.Name
+	} else if err := hostcfg.CheckName(name); err != nil {
+		return usagef("%v", err)
 	}
-	domain := "gui/" + strconv.Itoa(os.Getuid())
+	svc, err := hostcfg.ForOS(runtime.GOOS, hostcfg.ExecRunner{Env: r.environ}, os.Getuid())
+	if err != nil {
+		return err
+	}
+	// The environment is recorded (and checked) only when the item is
+	// written.
+	item := hostcfg.Autostart{
+		Name:       name,
+		Home:       env.Home,
+		ConfigHome: env.ConfigHome,
+		LogPath:    filepath.Join(env.StateHome, "vmhook", "autostart-"+name+".log"),
+	}
+	path := svc.Path(item)
 	switch action {
-	case "enable":
+	case "print", "enable":
+		if item, err = r.autostartItem(env, name); err != nil {
+			return err
+		}
+		content, err := svc.Render(item)
+		if err != nil {
+			return fmt.Errorf("write the login item of %s: %w", name, err)
+		}
+		if action == "print" {
+			fmt.Fprint(r.stdout, content)
+			return nil
+		}
+		if err := os.MkdirAll(filepath.Dir(item.LogPath), 0o755); err != nil {
+			return fmt.Errorf("create %q: %w", filepath.Dir(item.LogPath), err)
+		}
 		if err := projectvm.WriteFileAtomicPublic(path, []byte(content)); err != nil {
 			return err
 		}
-		var err error
+		if err := svc.Enable(c.Context, item); err != nil {
+			return fmt.Errorf("wrote %s, but %w; fix that and run vmhook autostart enable --vm %s again", path, err, name)
+		}
+		st := svc.Status(c.Context, item)
+		if st.Verdict() != "on" {
+			return fmt.Errorf("enabled %s with %s, but autostart is not in place: %s; see vmhook autostart status --vm %s", path, svc.Tool(), strings.Join(st.Missing(), "; "), name)
+		}
+		r.say.line("%s starts at login: %s enabled %s", name, svc.Tool(), path)
+		for _, ch := range st.Checks {
+			if ch.What == "loaded" && ch.State == hostcfg.Unknown {
+				r.say.line("%s could not say whether the item is loaded now: %s; it is read at the next login", svc.Tool(), ch.Detail)
+			}
+		}
 		if runtime.GOOS == "darwin" {
-			err = tell(manager[0], "bootstrap", domain, path)
-		} else if err = tell(append(manager, "daemon-reload")...); err == nil {
-			err = tell(append(manager, "enable", unit)...)
+			r.say.line("launchd also starts %s now (RunAtLoad); its output goes to %s", name, item.LogPath)
 		}
-		if err != nil {
-			r.say.line("wrote %s, but could not enable it (%v); enable it by hand: systemctl --user enable %s", path, err, unit)
-			return nil
-		}
-		r.say.line("%s starts at login (%s)", p.Name, path)
 	case "disable":
-		if runtime.GOOS == "darwin" {
-			_ = tell(manager[0], "bootout", domain, path)
-		} else {
-			_ = tell(append(manager, "disable", unit)...)
+		if err := svc.Disable(c.Context, item); err != nil {
+			return err
 		}
-		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
-			return fmt.Errorf("remove %s: %w", path, err)
+		st := svc.Status(c.Context, item)
+		if st.Verdict() != "off" {
+			return fmt.Errorf("disabled %s with %s, but some of it is still in place: %s; see vmhook autostart status --vm %s", name, svc.Tool(), strings.Join(st.Present(), "; "), name)
 		}
-		r.say.line("%s no longer starts at login", p.Name)
+		r.say.line("%s no longer starts at login (a running VM keeps running; vmhook stop --vm %s stops it)", name, name)
 	case "status":
-		if _, err := os.Stat(path); err != nil {
-			fmt.Fprintf(r.stdout, "%s: autostart off\n", p.Name)
-			return nil
+		st := svc.Status(c.Context, item)
+		fmt.Fprint(r.stdout, st.Report())
+		if st.Verdict() == "incomplete" {
+			return &exitError{code: exitFailure, msg: fmt.Sprintf("autostart of %s is incomplete: %s; run vmhook autostart enable --vm %s (or disable)", name, strings.Join(st.Missing(), "; "), name)}
 		}
-		fmt.Fprintf(r.stdout, "%s: autostart on (%s)\n", p.Name, path)
 	}
 	return nil
 }
