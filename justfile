@@ -27,6 +27,10 @@ bench:
     bench/hook/envrc.sh
     bench/hook/noproc.sh
 
+# Real-VM entry against bare Lima: vm-shell, cd, shell -- true, cold up (boots VMs; as root).
+bench-vm rounds="10":
+    bench/vm.sh {{rounds}}
+
 # Boot real VMs and walk the user flows (sets the machine up first; as root).
 e2e:
     e2e/run.sh
