@@ -81,7 +81,7 @@ func TestBenchVM(t *testing.T) {
 
 	// Warm entry, alternating.
 	h.send(main, "cd bench && direnv allow")
-	h.waitPane(main, guestPrompt(name), 5*time.Minute)
+	h.waitPane(main, guestPrompt(name), bootTimeout)
 	h.send(main, "exit")
 	h.waitPane(main, `host%\s*$`, 30*time.Second)
 	enter := func(key, line string) {

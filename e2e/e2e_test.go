@@ -34,6 +34,11 @@ import (
 
 const testUser = "vmhook-test"
 
+// bootTimeout bounds one wait for a VM to boot to a prompt. Boots under
+// emulation took 65–211 s on a busy 2-CPU machine; two at once take twice
+// the CPU.
+const bootTimeout = 8 * time.Minute
+
 // harness is one end-to-end run: a user, a LIMA_HOME with the override that
 // boots vmhook's normal configs here, a HOME with zsh, direnv and vmhook set
 // up, and a tmux server.
@@ -431,7 +436,7 @@ func TestE2E(t *testing.T) {
 	h.clear(main)
 	start := time.Now()
 	h.send(main, "cd demo && direnv allow")
-	h.waitPane(main, guestPrompt(name), 5*time.Minute)
+	h.waitPane(main, guestPrompt(name), bootTimeout)
 	h.record("cold: direnv allow → prompt in a new VM (create + boot)", time.Since(start))
 	if got := h.marker(main, "hostname", 30*time.Second); got != "lima-"+name {
 		t.Fatalf("hostname in the VM = %q, want lima-%s", got, name)
@@ -529,7 +534,7 @@ func TestE2E(t *testing.T) {
 	h.clear(main)
 	start = time.Now()
 	h.send(main, "cd demo")
-	h.waitPane(main, guestPrompt(name), 5*time.Minute)
+	h.waitPane(main, guestPrompt(name), bootTimeout)
 	h.record("destroyed VM: cd → prompt (recreate + boot)", time.Since(start))
 	if n := h.calls("create "); n != 2 {
 		t.Fatalf("%d creates, want 2", n)
@@ -554,8 +559,8 @@ func TestE2E(t *testing.T) {
 	h.send(one, "cd alpha && direnv allow")
 	h.send(two, "cd beta && direnv allow")
 	start = time.Now()
-	h.waitPane(one, guestPrompt(n1), 8*time.Minute)
-	h.waitPane(two, guestPrompt(n2), 8*time.Minute)
+	h.waitPane(one, guestPrompt(n1), 2*bootTimeout)
+	h.waitPane(two, guestPrompt(n2), 2*bootTimeout)
 	h.record("two projects at once: both prompts", time.Since(start))
 	s1, p1 := h.status(d1)
 	s2, p2 := h.status(d2)
@@ -611,7 +616,7 @@ func (h *harness) stopThenEnter(p, dir, name, project string) {
 	h.clear(p)
 	start = time.Now()
 	h.send(p, "cd "+project)
-	h.waitPane(p, guestPrompt(name), 5*time.Minute)
+	h.waitPane(p, guestPrompt(name), bootTimeout)
 	h.record("stopped VM: cd → prompt (start + enter)", time.Since(start))
 }
 

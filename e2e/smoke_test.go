@@ -33,7 +33,7 @@ func smoke(t *testing.T, lima limatest.Binary) {
 	h.clear(main)
 	start := time.Now()
 	h.send(main, "cd smoke && direnv allow")
-	h.waitPane(main, guestPrompt(name), 5*time.Minute)
+	h.waitPane(main, guestPrompt(name), bootTimeout)
 	h.record("cold: direnv allow → prompt in a new VM (create + boot)", time.Since(start))
 	if got := h.marker(main, "pwd", 30*time.Second); got != dir {
 		t.Fatalf("pwd in the VM = %q, want %q", got, dir)
