@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -268,30 +267,6 @@ func (p *Project) Render(mapping map[int]int) ([]byte, error) {
 	}
 	head := fmt.Sprintf("# vmhook %s inputs=%s output=%s\n", Version, p.inputs().hash(), hashHex(body))
 	return append([]byte(head), body...), nil
-}
-
-// PortMapping reads the guest→host port mapping recorded in a config file.
-func PortMapping(path string) (map[int]int, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var doc struct {
-		PortForwards []struct {
-			GuestPort int `yaml:"guestPort"`
-			HostPort  int `yaml:"hostPort"`
-		} `yaml:"portForwards"`
-	}
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("read port mapping from %q: %w", path, err)
-	}
-	m := map[int]int{}
-	for _, pf := range doc.PortForwards {
-		if pf.GuestPort > 0 && pf.HostPort > 0 {
-			m[pf.GuestPort] = pf.HostPort
-		}
-	}
-	return m, nil
 }
 
 // SortedPorts returns the mapping's guest ports in order.

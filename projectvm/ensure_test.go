@@ -62,7 +62,7 @@ func TestFailedCreateLeavesOthersAlone(t *testing.T) {
 	if err == nil || err.Error() != "create failed" {
 		t.Fatalf("err = %v", err)
 	}
-	if owner, _ := ReadOwner(inst); owner != "" || len(lima.calls) > 0 {
+	if owner, _ := ReadOwner(inst); !owner.IsZero() || len(lima.calls) > 0 {
 		t.Fatalf("touched another's instance: owner %q, calls %v", owner, lima.calls)
 	}
 	// One made by this create is recorded, and its delete is tried.
@@ -72,7 +72,7 @@ func TestFailedCreateLeavesOthersAlone(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "vmhook destroy removes it") {
 		t.Fatalf("err = %v", err)
 	}
-	if owner, _ := ReadOwner(inst); owner != p.Dir {
+	if owner, _ := ReadOwner(inst); owner.Dir != p.Dir {
 		t.Fatalf("owner = %q", owner)
 	}
 }

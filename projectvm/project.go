@@ -51,35 +51,6 @@ func NewEnv(environ []string, host Host) (Env, error) {
 	return e, nil
 }
 
-// UserConfig is the path of the user defaults file.
-func (e Env) UserConfig() string { return filepath.Join(e.ConfigHome, "vmhook", "config.yaml") }
-
-// VMDefinition is the path of a named VM's definition.
-func (e Env) VMDefinition(name string) string {
-	return filepath.Join(e.ConfigHome, "vmhook", "vms", name+".yaml")
-}
-
-// LockDir holds vmhook's lock files.
-func (e Env) LockDir() string { return filepath.Join(e.StateHome, "vmhook", "locks") }
-
-// ProjectStateDir holds vmhook's records of one project on this machine (the
-// config it wrote, the user's consent, remembered flags), keyed by the
-// project's real path.
-func (e Env) ProjectStateDir(owner string) string {
-	return filepath.Join(e.StateHome, "vmhook", "projects", hashHex([]byte(owner)))
-}
-
-// TrustStamp is touched whenever the user allows or revokes a project, so
-// `use vm` (which watches it) runs vmhook again.
-func (e Env) TrustStamp() string { return filepath.Join(e.StateHome, "vmhook", "trust-changed") }
-
-// UseCacheDir holds the answers `use vm` reuses while nothing changed. It is
-// vmhook's own directory: a project cannot plant a cache there.
-func (e Env) UseCacheDir() string { return filepath.Join(e.StateHome, "vmhook", "use-vm") }
-
-// InstanceDir is Lima's directory for instance name.
-func (e Env) InstanceDir(name string) string { return filepath.Join(e.LimaHome, name) }
-
 // Project is a directory with its own VM, or a named VM.
 type Project struct {
 	// Dir is the absolute project directory, mounted at the same path.
@@ -102,8 +73,8 @@ type Project struct {
 // vmhook.yaml or .lima/config.yaml.
 func FindProjectDir(dir string) (string, bool) {
 	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		for _, marker := range []string{ProjectFile, filepath.Join(".lima", "config.yaml")} {
-			if _, err := os.Stat(filepath.Join(d, marker)); err == nil {
+		for _, marker := range []string{ProjectSettings(d), ProjectConfig(d)} {
+			if _, err := os.Stat(marker); err == nil {
 				return d, true
 			}
 		}
@@ -138,8 +109,8 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 	p := &Project{
 		Dir:          abs,
 		Name:         name,
-		ConfigPath:   filepath.Join(abs, ".lima", "config.yaml"),
-		SettingsPath: filepath.Join(abs, ProjectFile),
+		ConfigPath:   ProjectConfig(abs),
+		SettingsPath: ProjectSettings(abs),
 		StateDir:     e.ProjectStateDir(abs),
 		Host:         e.Host,
 	}
@@ -177,9 +148,9 @@ func OpenNamed(e Env, name string, flags Flags) (*Project, error) {
 	p := &Project{
 		Dir:          e.Home,
 		Name:         name,
-		ConfigPath:   filepath.Join(e.StateHome, "vmhook", "vms", name, "lima.yaml"),
+		ConfigPath:   e.namedConfig(name),
 		SettingsPath: def,
-		StateDir:     filepath.Join(e.StateHome, "vmhook", "vms", name),
+		StateDir:     e.namedStateDir(name),
 		Named:        true,
 		Host:         e.Host,
 	}
@@ -197,17 +168,16 @@ func OpenNamed(e Env, name string, flags Flags) (*Project, error) {
 }
 
 // Owner is the identity recorded in the instance directory.
-func (p *Project) Owner() string {
+func (p *Project) Owner() Owner {
 	if p.Named {
-		return "vm:" + p.SettingsPath
+		return NamedOwner(p.SettingsPath)
 	}
-	return p.Dir
+	return ProjectOwner(p.Dir)
 }
 
 // WriteResult describes a config (re)generation.
 type WriteResult struct {
-	Result  ConfigResult
-	Mapping map[int]int
+	Result ConfigResult
 }
 
 // WriteConfig renders the project's config when its inputs changed and the
@@ -235,7 +205,7 @@ func (p *Project) WriteConfig(ctx context.Context, e Env) (WriteResult, error) {
 		return WriteResult{}, err
 	}
 	var res WriteResult
-	err = withLock(ctx, filepath.Join(e.LockDir(), "ports.lock"), nil, func() error {
+	err = withLock(ctx, e.portsLock(), nil, func() error {
 		// Re-check under the lock: another process may have just written it.
 		st, err := p.configState(e)
 		if err != nil {
@@ -245,13 +215,13 @@ func (p *Project) WriteConfig(ctx context.Context, e Env) (WriteResult, error) {
 			res.Result = st.result
 			return p.checkConsent(st.needs)
 		}
-		var previous map[int]int
-		if st.ours {
-			previous, _ = PortMapping(p.ConfigPath)
-		}
 		reg, err := loadPortRegistry(e)
 		if err != nil {
 			return err
+		}
+		var previous map[int]int
+		if st.ours {
+			previous = reg.mapping(p.Name, p.ConfigPath)
 		}
 		mapping, err := reg.allocate(p.Name, p.ConfigPath, p.Settings.Ports, previous)
 		if err != nil {
@@ -274,7 +244,7 @@ func (p *Project) WriteConfig(ctx context.Context, e Env) (WriteResult, error) {
 		if err := reg.save(); err != nil {
 			return err
 		}
-		res = WriteResult{Result: ConfigWritten, Mapping: mapping}
+		res = WriteResult{Result: ConfigWritten}
 		return nil
 	})
 	return res, err
@@ -328,7 +298,7 @@ func (p *Project) configState(e Env) (configState, error) {
 // flagsFile remembers the settings flags of the last `use vm` or `config`.
 // It is vmhook's record, outside the project: a committed file must not pick
 // flags.
-func (p *Project) flagsFile() string { return filepath.Join(p.StateDir, "flags.json") }
+func (p *Project) flagsFile() string { return filepath.Join(p.StateDir, flagsFile) }
 
 // SaveFlags remembers flags (removing the record when there are none).
 func SaveFlags(p *Project, f Flags) error {

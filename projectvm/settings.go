@@ -17,9 +17,6 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// ProjectFile is the committed per-project settings file.
-const ProjectFile = "vmhook.yaml"
-
 // Settings are the resolved settings of one VM, after every layer applied.
 type Settings struct {
 	CPUs         int               `json:"cpus"`

@@ -27,21 +27,14 @@ const (
 	Starting State = "Starting"
 )
 
-// driverPidFiles are the VM process pid files Lima's drivers write.
-var driverPidFiles = []struct{ file, cmd string }{
-	{"qemu.pid", "qemu"},
-	{"vz.pid", ""},
-	{"krunkit.pid", "krunkit"},
-}
-
 // InstanceState reads a VM's state from its instance directory, without
 // running limactl: no lima.yaml means Absent; a live host agent and a live
 // driver process mean Running; neither means Stopped; one of them, Broken.
 func InstanceState(instDir string) State {
-	if _, err := os.Stat(filepath.Join(instDir, "lima.yaml")); err != nil {
+	if _, err := os.Stat(filepath.Join(instDir, limaYAML)); err != nil {
 		return Absent
 	}
-	ha := pidAlive(filepath.Join(instDir, "ha.pid"), "hostagent")
+	ha := pidAlive(filepath.Join(instDir, hostAgentPid), "hostagent")
 	drv := false
 	for _, d := range driverPidFiles {
 		if pidAlive(filepath.Join(instDir, d.file), d.cmd) {

@@ -193,8 +193,8 @@ func (r *rt) openProject(c *cli.Context, env projectvm.Env, flags projectvm.Flag
 	if name := c.String("vm"); name != "" {
 		if _, err := os.Stat(env.VMDefinition(name)); err != nil {
 			// A project VM may be named too: follow its owner record.
-			if owner, _ := projectvm.ReadOwner(env.InstanceDir(name)); owner != "" && !strings.HasPrefix(owner, "vm:") {
-				p, err := projectvm.OpenProject(env, owner, flags)
+			if owner, _ := projectvm.ReadOwner(env.InstanceDir(name)); owner.Dir != "" {
+				p, err := projectvm.OpenProject(env, owner.Dir, flags)
 				if err != nil {
 					return nil, err
 				}
