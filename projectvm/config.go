@@ -68,7 +68,6 @@ type configData struct {
 	Ports        []portData
 	Sockets      []socketData
 	Provision    []Provision
-	Session      string
 	ExtraLima    map[string]any
 	// MountProject is false for named VMs, which mount no host directory
 	// unless their definition lists one.
@@ -215,7 +214,6 @@ func (p *Project) configData(mapping map[int]int) configData {
 		Mounts:       s.Mounts,
 		ForwardAgent: s.ForwardAgent,
 		Provision:    s.Provision,
-		Session:      s.Session,
 		ExtraLima:    s.Lima,
 		Env: map[string]string{
 			"SYSINIT_IN_VM": "1",

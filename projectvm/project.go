@@ -24,14 +24,7 @@ type Env struct {
 // NewEnv derives the directories from an environment list such as
 // os.Environ().
 func NewEnv(environ []string, host Host) (Env, error) {
-	get := func(k string) string {
-		for i := len(environ) - 1; i >= 0; i-- {
-			if v, ok := strings.CutPrefix(environ[i], k+"="); ok {
-				return v
-			}
-		}
-		return ""
-	}
+	get := func(k string) string { return getenv(environ, k) }
 	e := Env{Home: get("HOME"), Environ: environ, Host: host}
 	if e.Home == "" {
 		return Env{}, errors.New("HOME is not set; set it to your home directory")
@@ -119,6 +112,7 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 		ProjectFile: p.SettingsPath,
 		Env:         e.Environ,
 		Flags:       flags,
+		Remembered:  filepath.Join(p.StateDir, flagsFile),
 		ProjectDir:  abs,
 		Home:        e.Home,
 	})
@@ -155,7 +149,7 @@ func OpenNamed(e Env, name string, flags Flags) (*Project, error) {
 		Host:         e.Host,
 	}
 	var err error
-	p.Settings, err = LoadSettings(Sources{UserConfig: e.UserConfig(), ProjectFile: def, Named: true, Env: e.Environ, Flags: flags, ProjectDir: filepath.Dir(def), Home: e.Home})
+	p.Settings, err = LoadSettings(Sources{UserConfig: e.UserConfig(), ProjectFile: def, Named: true, Env: e.Environ, Flags: flags, Remembered: filepath.Join(p.StateDir, flagsFile), ProjectDir: filepath.Dir(def), Home: e.Home})
 	if err != nil {
 		return nil, err
 	}
@@ -319,11 +313,33 @@ func SaveFlags(p *Project, f Flags) error {
 	return writeFileAtomic(path, data, 0o600)
 }
 
-// LoadFlags returns the remembered flags, if any.
-func LoadFlags(p *Project) Flags {
-	var f Flags
-	if data, err := os.ReadFile(p.flagsFile()); err == nil {
-		_ = json.Unmarshal(data, &f)
+// loadFlags returns the flags remembered in path, if any. A record of an
+// earlier version (keys named after the Go fields, ports as a list) is
+// read too.
+func loadFlags(path string) Flags {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Flags{}
+	}
+	var raw map[string]any
+	if json.Unmarshal(data, &raw) != nil {
+		return Flags{}
+	}
+	f := Flags{}
+	for k, v := range raw {
+		k = strings.ToLower(k)
+		switch v := v.(type) {
+		case string:
+			f[k] = v
+		case []any:
+			var vals []string
+			for _, x := range v {
+				if s, ok := x.(string); ok {
+					vals = append(vals, s)
+				}
+			}
+			f[k] = strings.Join(vals, ",")
+		}
 	}
 	return f
 }

@@ -99,15 +99,7 @@ const (
 	kindUser layerKind = iota
 	kindProject
 	kindNamed
-	kindFlags
 )
-
-var fieldsByKind = map[layerKind][]string{
-	kindUser:    {"cpus", "memory", "disk", "image", "ports", "mounts", "sockets", "forwardAgent", "env", "provision", "session", "lima", "allowMounts"},
-	kindProject: {"cpus", "memory", "disk", "image", "ports", "mounts", "sockets", "forwardAgent", "env", "provision", "session", "lima"},
-	kindNamed:   {"cpus", "memory", "disk", "image", "ports", "mounts", "sockets", "forwardAgent", "env", "provision", "session", "lima", "rebuild"},
-	kindFlags:   {"cpus", "memory", "disk", "image", "ports", "session"},
-}
 
 // SettingsError is a bad value or unknown field in a settings source.
 type SettingsError struct {
@@ -169,7 +161,7 @@ func parseLayer(source string, data []byte, kind layerKind) (*parsedLayer, error
 	if root.Kind != yaml.MappingNode {
 		return nil, &SettingsError{Source: source, Line: root.Line, Msg: "must be a mapping of settings (cpus: 4, memory: 4GiB, …)"}
 	}
-	allowed := fieldsByKind[kind]
+	allowed := fieldsOf(kind)
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		if !slices.Contains(allowed, k.Value) {
@@ -497,27 +489,16 @@ type Sources struct {
 	Named bool
 	// Env is the environment, as from os.Environ; only VM_* keys are read.
 	Env []string
-	// Flags is the highest layer, e.g. from `use vm --cpus 8`.
+	// Flags is the highest layer, e.g. from `use vm --cpus 8`; when nil,
+	// the flags remembered in Remembered take its place.
 	Flags Flags
+	// Remembered is the record of the flags of the last `use vm` or
+	// `config` (may not exist).
+	Remembered string
 	// ProjectDir anchors relative paths in the project file.
 	ProjectDir string
 	// Home expands ~ in paths.
 	Home string
-}
-
-// Flags are the settings that can be given on the command line.
-type Flags struct {
-	CPUs    string
-	Memory  string
-	Disk    string
-	Image   string
-	Ports   []string
-	Session string
-}
-
-// Empty reports whether no flag is set.
-func (f Flags) Empty() bool {
-	return f.CPUs == "" && f.Memory == "" && f.Disk == "" && f.Image == "" && len(f.Ports) == 0 && f.Session == ""
 }
 
 // LoadSettings applies every layer in order and validates the result.
@@ -572,7 +553,11 @@ func LoadSettings(src Sources) (Settings, error) {
 		return Settings{}, err
 	}
 	layers = append(layers, envLayer...)
-	flagLayer, err := flagsLayer(src.Flags, src.Home)
+	flags := src.Flags
+	if flags == nil && src.Remembered != "" {
+		flags = loadFlags(src.Remembered)
+	}
+	flagLayer, err := flagsLayer(flags, src.Home)
 	if err != nil {
 		return Settings{}, err
 	}
@@ -852,47 +837,7 @@ func expandHome(home, p string) string {
 	return p
 }
 
-// envLayer reads VM_CPUS, VM_MEMORY, VM_DISK, VM_PORTS and VM_IMAGE.
-func envLayer(env []string, home string) ([]*parsedLayer, error) {
-	get := func(k string) (string, bool) {
-		for i := len(env) - 1; i >= 0; i-- {
-			if v, ok := strings.CutPrefix(env[i], k+"="); ok {
-				return v, true
-			}
-		}
-		return "", false
-	}
-	var out []*parsedLayer
-	add := func(key string, set func(l *layer, v string) error) error {
-		v, ok := get(key)
-		if !ok || v == "" {
-			return nil
-		}
-		pl := &parsedLayer{source: "environment " + key, lines: map[string]int{}, home: home}
-		if err := set(&pl.layer, v); err != nil {
-			return &SettingsError{Source: pl.source, Msg: err.Error()}
-		}
-		out = append(out, pl)
-		return nil
-	}
-	for _, f := range []struct {
-		key string
-		set func(l *layer, v string) error
-	}{
-		{"VM_CPUS", setCPUs},
-		{"VM_MEMORY", func(l *layer, v string) error { l.Memory = &v; return nil }},
-		{"VM_DISK", func(l *layer, v string) error { l.Disk = &v; return nil }},
-		{"VM_PORTS", func(l *layer, v string) error { return setPorts(l, strings.Split(v, ",")) }},
-		{"VM_IMAGE", func(l *layer, v string) error { l.Image = &Image{Location: expandHome(home, v)}; return nil }},
-	} {
-		if err := add(f.key, f.set); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-func setCPUs(l *layer, v string) error {
+func setCPUs(l *layer, v, _ string) error {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil {
 		return fmt.Errorf("cpus: %q is not a whole number", v)
@@ -918,45 +863,6 @@ func setPorts(l *layer, vals []string) error {
 	}
 	l.Ports = &ports
 	return nil
-}
-
-// flagsLayer turns command-line flags into the highest layer.
-func flagsLayer(f Flags, home string) ([]*parsedLayer, error) {
-	if f.Empty() {
-		return nil, nil
-	}
-	var out []*parsedLayer
-	add := func(name string, set func(l *layer) error) error {
-		pl := &parsedLayer{source: "flag --" + name, lines: map[string]int{}, home: home}
-		if err := set(&pl.layer); err != nil {
-			return &SettingsError{Source: pl.source, Msg: err.Error()}
-		}
-		out = append(out, pl)
-		return nil
-	}
-	var err error
-	if f.CPUs != "" {
-		err = errors.Join(err, add("cpus", func(l *layer) error { return setCPUs(l, f.CPUs) }))
-	}
-	if f.Memory != "" && err == nil {
-		err = add("memory", func(l *layer) error { l.Memory = &f.Memory; return nil })
-	}
-	if f.Disk != "" && err == nil {
-		err = add("disk", func(l *layer) error { l.Disk = &f.Disk; return nil })
-	}
-	if f.Image != "" && err == nil {
-		err = add("image", func(l *layer) error { l.Image = &Image{Location: expandHome(home, f.Image)}; return nil })
-	}
-	if len(f.Ports) > 0 && err == nil {
-		err = add("port", func(l *layer) error { return setPorts(l, f.Ports) })
-	}
-	if f.Session != "" && err == nil {
-		err = add("session", func(l *layer) error { l.Session = &f.Session; return nil })
-	}
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 var sizeRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(IB|B)?\s*$`)

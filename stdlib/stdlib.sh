@@ -31,7 +31,7 @@
 #   use vm --cpus 8 --memory 8GiB --port 5173
 #
 use_vm() {
-  local bin exports key cache user_config state status
+  local bin exports key cache user_config state status _vmhook_deps=()
   user_config=${XDG_CONFIG_HOME:-$HOME/.config}/vmhook/config.yaml
   state=${XDG_STATE_HOME:-$HOME/.local/state}/vmhook
   # Watched first, so that fixing a broken vmhook.yaml reloads too; vmhook
@@ -39,14 +39,14 @@ use_vm() {
   watch_file "$PWD/vmhook.yaml" "$user_config" "$state/trust-changed"
   _vmhook_bin || return 1
   bin=$REPLY
-  # Everything vmhook's answer depends on besides the files checked below.
-  printf -v key '%q ' v1 "$bin" "$PWD" "${HOME-}" "${LIMA_HOME-}" "${XDG_CONFIG_HOME-}" \
-    "${XDG_STATE_HOME-}" "${VM_CPUS-}" "${VM_MEMORY-}" "${VM_DISK-}" "${VM_PORTS-}" "${VM_IMAGE-}" "$@"
+  # What only this shell knows of the question: which vmhook, where, with
+  # which flags. vmhook's answer lists everything else it depends on.
+  printf -v key '%q ' v2 "$bin" "$PWD" "$@"
   # The last answer lives in vmhook's state directory, one file per
   # directory, never in the project: a file there may come from anyone.
   _vmhook_cache_path "$state"
   cache=$REPLY
-  if ! _vmhook_cached "$cache" "$key" "$user_config" "$bin" "$state/trust-changed"; then
+  if ! _vmhook_cached "$cache" "$key" "$bin"; then
     # Written so that set -e, which an .envrc may turn on, keeps the status.
     if exports=$("$bin" use "$@"); then status=0; else status=$?; fi
     if ((status != 0)); then
@@ -71,10 +71,11 @@ use_vm() {
 #
 # Sets REPLY to the file holding the last answer of `vmhook use` for $PWD,
 # in vmhook's state directory (vmhook use creates the use-vm directory): the
-# path with % and / escaped. REPLY is empty when the name would be too long
-# for a file name; then vmhook runs every time. Builtins only.
+# path with % and / escaped. REPLY is empty when the name is longer than 240
+# bytes; then vmhook runs every time. Builtins only; vmhook computes the
+# same path (Env.UseCache).
 _vmhook_cache_path() {
-  local name=${PWD//\%/%25}
+  local LC_ALL=C name=${PWD//\%/%25}
   name=${name//\//%2F}
   REPLY=
   if ((${#name} <= 240)); then
@@ -82,22 +83,36 @@ _vmhook_cache_path() {
   fi
 }
 
-# Usage: _vmhook_cached CACHE KEY USER_CONFIG BIN TRUST_STAMP
+# Usage: _vmhook_cached CACHE KEY BIN
 #
 # Loads the exports of the last `vmhook use` from CACHE when it was made with
-# the same KEY and none of vmhook.yaml, the user defaults, the generated
-# config, the vmhook binary and the record of the last `vmhook allow` or
-# `deny` is newer: then vmhook would change nothing and print the same, and
-# the .envrc load spawns no process for it. Builtins only.
+# the same KEY by a BIN not newer than it, and nothing its answer depends on
+# changed: vmhook lists that in the answer's first line (_vmhook_deps, see
+# UseDeps in vmhook's source), and this only compares. Then vmhook would
+# change nothing and print the same, and the .envrc load spawns no process
+# for it. Builtins only.
 _vmhook_cached() {
-  local first
-  [[ -n $1 && -f $1 && -f $PWD/.lima/config.yaml ]] || return 1
+  local first deps dep name
+  [[ -n $1 && -f $1 && ! $3 -nt $1 ]] || return 1
+  { IFS= read -r first && IFS= read -r deps; } <"$1" || return 1
+  [[ $first == "# $2" && $deps == "_vmhook_deps=("* ]] || return 1
+  # The cache is vmhook's own file, outside the project.
+  eval "$deps"
   # "Not newer than the cache": file times are coarse (a few ms), so the
   # config vmhook just wrote often has the cache's very mtime.
-  [[ ! $PWD/vmhook.yaml -nt $1 && ! $3 -nt $1 && ! $PWD/.lima/config.yaml -nt $1 && ! $4 -nt $1 && ! $5 -nt $1 ]] || return 1
-  IFS= read -r first <"$1" || return 1
-  [[ $first == "# $2" ]] || return 1
-  # The cache is vmhook's own file, outside the project.
+  for dep in "${_vmhook_deps[@]}"; do
+    case $dep in
+    +*) [[ -e ${dep:1} && ! ${dep:1} -nt $1 ]] || return 1 ;;
+    -*) [[ ! -e ${dep:1} && ! -L ${dep:1} ]] || return 1 ;;
+    =*) [[ -e ${dep:1} ]] || return 1 ;;
+    \$*)
+      name=${dep%%=*}
+      name=${name:1}
+      [[ ${!name-} == "${dep#*=}" ]] || return 1
+      ;;
+    *) return 1 ;;
+    esac
+  done
   # shellcheck disable=SC1090
   source "$1"
 }

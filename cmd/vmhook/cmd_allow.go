@@ -18,14 +18,10 @@ func (r *rt) openForConsent(c *cli.Context) (projectvm.Env, *projectvm.Project, 
 	if err != nil {
 		return env, nil, err
 	}
-	p, err := r.openProject(c, env, projectvm.Flags{})
+	// nil: with the flags remembered from `use vm`.
+	p, err := r.openProject(c, env, nil)
 	if err != nil {
 		return env, nil, err
-	}
-	if stored := projectvm.LoadFlags(p); !stored.Empty() {
-		if p, err = reopen(env, p, stored); err != nil {
-			return env, nil, err
-		}
 	}
 	return env, p, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/vmhook/vmhook/projectvm"
 )
 
 var _ = register(useCommands)
@@ -47,10 +49,16 @@ func useCommands(r *rt) []*cli.Command {
 			if p.Named {
 				dir = p.Dir
 			}
-			// use vm keeps its answer here while nothing changes.
+			// use vm keeps its answer here while nothing changes, and
+			// checks first what the answer depends on: this line.
 			if err := os.MkdirAll(env.UseCacheDir(), 0o700); err != nil {
 				return fmt.Errorf("create %q: %w", env.UseCacheDir(), err)
 			}
+			deps := projectvm.UseDeps(env, p)
+			for i, d := range deps {
+				deps[i] = shellQuote(d)
+			}
+			fmt.Fprintf(r.stdout, "_vmhook_deps=(%s)\n", strings.Join(deps, " "))
 			for _, kv := range [][2]string{
 				{"VMHOOK_VM", p.Name},
 				{"VMHOOK_PROJECT", dir},
