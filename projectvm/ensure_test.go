@@ -3,6 +3,7 @@ package projectvm
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,6 +44,11 @@ func (f *failingLima) Run(_ context.Context, _ func(string), args ...string) err
 }
 
 func (f *failingLima) Exec([]string, []string) error { return errors.New("fake failure") }
+
+func (f *failingLima) Attach(_ context.Context, _ io.Reader, _, _ io.Writer, args ...string) error {
+	f.calls = append(f.calls, args)
+	return errors.New("fake failure")
+}
 
 // TestFailedCreateLeavesOthersAlone makes sure the clean-up after a failed
 // create does not record or delete an instance directory that was there

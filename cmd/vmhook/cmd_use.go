@@ -8,15 +8,14 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vmhook/vmhook/internal/shellquote"
 	"github.com/vmhook/vmhook/projectvm"
 )
 
 var _ = register(useCommands)
 
 // shellQuote quotes s for bash (and any POSIX shell).
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+func shellQuote(s string) string { return shellquote.POSIX(s) }
 
 func useCommands(r *rt) []*cli.Command {
 	return []*cli.Command{{
