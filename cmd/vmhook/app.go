@@ -180,22 +180,6 @@ func newApp(r *rt) *cli.App {
 	return app
 }
 
-func commands(r *rt) []*cli.Command {
-	var cmds []*cli.Command
-	for _, f := range commandSets {
-		cmds = append(cmds, f(r)...)
-	}
-	return cmds
-}
-
-// commandSets are registered by the files that define commands.
-var commandSets []func(r *rt) []*cli.Command
-
-func register(f func(r *rt) []*cli.Command) bool {
-	commandSets = append(commandSets, f)
-	return true
-}
-
 // openProject resolves the project a command acts on: --vm NAME, --project
 // DIR, the directory found by walking up from the current one, or
 // $VMHOOK_PROJECT exported by `use vm`.

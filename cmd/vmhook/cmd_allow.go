@@ -8,8 +8,6 @@ import (
 	"github.com/vmhook/vmhook/projectvm"
 )
 
-var _ = register(allowCommands)
-
 // openForConsent opens the project as the commands that use its config do,
 // with the flags `use vm` last remembered, so what is allowed is exactly
 // what `use vm` and `up` will ask for.

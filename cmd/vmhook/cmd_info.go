@@ -12,8 +12,6 @@ import (
 	"github.com/vmhook/vmhook/projectvm"
 )
 
-var _ = register(infoCommands)
-
 func formatPorts(ps []projectvm.PortMap) string {
 	var out []string
 	for _, p := range ps {

@@ -15,8 +15,6 @@ import (
 	"github.com/vmhook/vmhook/projectvm"
 )
 
-var _ = register(namedCommands)
-
 // vmFlag is required by the commands that only make sense for a named VM.
 var vmFlag = &cli.StringFlag{Name: "vm", Usage: "the named VM (~/.config/vmhook/vms/`NAME`.yaml)", Required: true}
 

@@ -12,8 +12,6 @@ import (
 	"github.com/vmhook/vmhook/projectvm"
 )
 
-var _ = register(useCommands)
-
 // shellQuote quotes s for bash (and any POSIX shell).
 func shellQuote(s string) string { return shellquote.POSIX(s) }
 
