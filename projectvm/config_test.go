@@ -11,12 +11,15 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vmhook/vmhook/projectvm/limatest"
+
+	"github.com/vmhook/vmhook/internal/testkit"
 )
 
 // testEnv is an isolated environment under root.
 func testEnv(t *testing.T, root string) Env {
 	t.Helper()
-	e, err := NewEnv([]string{"HOME=" + filepath.Join(root, "home"), "LIMA_HOME=" + filepath.Join(root, "lima")}, Host{OS: "linux", Arch: "amd64", UID: 1000})
+	environ := append(testkit.UserEnv(filepath.Join(root, "home")), "LIMA_HOME="+filepath.Join(root, "lima"))
+	e, err := NewEnv(environ, Host{OS: "linux", Arch: "amd64", UID: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}

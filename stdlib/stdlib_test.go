@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vmhook/vmhook/internal/testkit"
 )
 
 // TestRenderPicksBinary sources the rendered extension in bash and checks
@@ -114,7 +116,7 @@ use_vm
 echo "2:$VMHOOK_VM"
 `
 	cmd := exec.Command(bash, "--noprofile", "--norc", "-c", script, "bash", lib, project)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "VMHOOK_BIN=" + bin, "XDG_STATE_HOME=" + filepath.Join(home, ".local", "state")}
+	cmd.Env = append(testkit.UserEnv(home), "PATH=/usr/bin:/bin", "VMHOOK_BIN="+bin)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
