@@ -2,8 +2,12 @@ package projectvm
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // settingField is one settings field as every source knows it: the files
@@ -27,6 +31,14 @@ type settingField struct {
 	repeat bool
 	// set applies a value from the variable or the flag to a layer.
 	set func(l *layer, v, home string) error
+	// list marks a field whose value is a list, bounded by maxList.
+	list bool
+	// decode reads the field's YAML value into a layer; errors name what
+	// is wrong below the field (SettingsError.Field), or just why.
+	decode func(l *layer, v *yaml.Node) error
+	// apply validates the field's value in a layer, when set there, and
+	// lays it over s; bad makes the error, home expands ~.
+	apply func(s *Settings, l *layer, bad badFunc, home string) error
 }
 
 var (
@@ -35,27 +47,361 @@ var (
 	filesNamed = []layerKind{kindNamed}
 )
 
-// settingFields are every settings field, in the order people read them.
+// settingFields are every settings field, in the order people read them
+// (and in which a layer's values are checked).
 var settingFields = []settingField{
-	{name: "cpus", kinds: filesAll, env: "VM_CPUS", flag: "cpus", arg: "N", usage: "virtual CPUs", set: setCPUs},
-	{name: "memory", kinds: filesAll, env: "VM_MEMORY", flag: "memory", arg: "SIZE", usage: "memory, e.g. 8GiB",
-		set: func(l *layer, v, _ string) error { l.Memory = &v; return nil }},
-	{name: "disk", kinds: filesAll, env: "VM_DISK", flag: "disk", arg: "SIZE", usage: "disk size, e.g. 100GiB",
-		set: func(l *layer, v, _ string) error { l.Disk = &v; return nil }},
-	{name: "image", kinds: filesAll, env: "VM_IMAGE", flag: "image", arg: "PATH|URL", usage: "guest image path or URL",
-		set: func(l *layer, v, home string) error { l.Image = &Image{Location: expandHome(home, v)}; return nil }},
-	{name: "ports", kinds: filesAll, env: "VM_PORTS", flag: "port", arg: "PORT", repeat: true, usage: "guest port to forward (repeat, or comma list)",
-		set: func(l *layer, v, _ string) error { return setPorts(l, strings.Split(v, ",")) }},
-	{name: "mounts", kinds: filesAll},
-	{name: "sockets", kinds: filesAll},
-	{name: "forwardAgent", kinds: filesAll},
-	{name: "env", kinds: filesAll},
-	{name: "provision", kinds: filesAll},
-	{name: "session", kinds: filesAll, flag: "session", arg: "tmux|zellij", usage: "attach to a tmux or zellij session",
-		set: func(l *layer, v, _ string) error { l.Session = &v; return nil }},
-	{name: "lima", kinds: filesAll},
-	{name: "rebuild", kinds: filesNamed},
-	{name: "allowMounts", kinds: filesUser},
+	{
+		name: "cpus", kinds: filesAll, env: "VM_CPUS", flag: "cpus", arg: "N", usage: "virtual CPUs", set: setCPUs,
+		decode: func(l *layer, v *yaml.Node) error {
+			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+				return nil // "cpus:" with nothing after it leaves the layer below
+			}
+			n, err := decodeInt(v)
+			if err != nil {
+				return err
+			}
+			l.CPUs = &n
+			return nil
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.CPUs == nil {
+				return nil
+			}
+			if *l.CPUs < 1 || *l.CPUs > 512 {
+				return bad("cpus", "must be a whole number from 1 to 512, got %d", *l.CPUs)
+			}
+			s.CPUs = *l.CPUs
+			return nil
+		},
+	},
+	{
+		name: "memory", kinds: filesAll, env: "VM_MEMORY", flag: "memory", arg: "SIZE", usage: "memory, e.g. 8GiB",
+		set: func(l *layer, v, _ string) error { l.Memory = &v; return nil },
+		decode: func(l *layer, v *yaml.Node) error {
+			return decodeScalarString(v, &l.Memory)
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.Memory == nil {
+				return nil
+			}
+			v, err := normalizeSize(*l.Memory)
+			if err != nil {
+				return bad("memory", "%v", err)
+			}
+			s.Memory = v
+			return nil
+		},
+	},
+	{
+		name: "disk", kinds: filesAll, env: "VM_DISK", flag: "disk", arg: "SIZE", usage: "disk size, e.g. 100GiB",
+		set: func(l *layer, v, _ string) error { l.Disk = &v; return nil },
+		decode: func(l *layer, v *yaml.Node) error {
+			return decodeScalarString(v, &l.Disk)
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.Disk == nil {
+				return nil
+			}
+			v, err := normalizeSize(*l.Disk)
+			if err != nil {
+				return bad("disk", "%v", err)
+			}
+			s.Disk = v
+			return nil
+		},
+	},
+	{
+		name: "image", kinds: filesAll, env: "VM_IMAGE", flag: "image", arg: "PATH|URL", usage: "guest image path or URL",
+		set: func(l *layer, v, home string) error { l.Image = &Image{Location: expandHome(home, v)}; return nil },
+		decode: func(l *layer, v *yaml.Node) error {
+			if err := checkKeys(v, "location", "digest"); err != nil {
+				return err
+			}
+			l.Image = new(Image)
+			if v.Kind == yaml.ScalarNode {
+				l.Image.Location = v.Value
+				return nil
+			}
+			type plain Image
+			return v.Decode((*plain)(l.Image))
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.Image == nil {
+				return nil
+			}
+			if strings.TrimSpace(l.Image.Location) == "" {
+				return bad("image", "location must not be empty")
+			}
+			if l.Image.Digest != "" && !digestRE.MatchString(l.Image.Digest) {
+				return bad("image", "digest %q must look like sha256:<hex> (64 hex digits; sha512: 128)", l.Image.Digest)
+			}
+			s.Image = *l.Image
+			return nil
+		},
+	},
+	{
+		name: "ports", kinds: filesAll, list: true, env: "VM_PORTS", flag: "port", arg: "PORT", repeat: true, usage: "guest port to forward (repeat, or comma list)",
+		set: func(l *layer, v, _ string) error { return setPorts(l, strings.Split(v, ",")) },
+		decode: func(l *layer, v *yaml.Node) error {
+			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+				l.Ports = new([]int) // "ports:" with nothing after it clears them
+				return nil
+			}
+			if v.Kind != yaml.SequenceNode {
+				return &SettingsError{Msg: fmt.Sprintf("must be a list, got %q", v.Value)}
+			}
+			ports := make([]int, 0, len(v.Content))
+			for i, it := range v.Content {
+				n, err := decodeInt(it)
+				if err != nil {
+					err.Field = fmt.Sprintf("[%d]", i)
+					return err
+				}
+				ports = append(ports, n)
+			}
+			l.Ports = &ports
+			return nil
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.Ports == nil {
+				return nil
+			}
+			if n := len(*l.Ports); n > maxList {
+				return bad("ports", "lists %d entries; at most %d are allowed", n, maxList)
+			}
+			seen := map[int]bool{}
+			for i, p := range *l.Ports {
+				if p < 1 || p > 65535 {
+					return bad(fmt.Sprintf("ports[%d]", i), "%d is not a port number (1-65535)", p)
+				}
+				if p == 22 {
+					return bad(fmt.Sprintf("ports[%d]", i), "22 is the guest's ssh port, which Lima does not forward")
+				}
+				if seen[p] {
+					return bad("ports", "port %d is listed twice", p)
+				}
+				seen[p] = true
+			}
+			s.Ports = slices.Clone(*l.Ports)
+			return nil
+		},
+	},
+	{
+		name: "mounts", kinds: filesAll, list: true,
+		decode: func(l *layer, v *yaml.Node) error {
+			if err := checkKeys(v, "location", "writable"); err != nil {
+				return err
+			}
+			l.Mounts = new([]Mount)
+			if err := v.Decode(l.Mounts); err != nil {
+				return err
+			}
+			for i, m := range *l.Mounts {
+				line := v.Line
+				if v.Kind == yaml.SequenceNode && i < len(v.Content) {
+					line = v.Content[i].Line
+				}
+				switch {
+				case strings.TrimSpace(m.Location) == "":
+					return &SettingsError{Line: line, Field: fmt.Sprintf("[%d]", i), Msg: "location must not be empty"}
+				case filepath.Clean(m.Location) == ".":
+					// It would be mounted over the project, read-only.
+					return &SettingsError{Line: line, Field: fmt.Sprintf("[%d]", i), Msg: fmt.Sprintf("%q is the project directory, which is mounted writable already; list a directory inside it", m.Location)}
+				}
+			}
+			return nil
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.Mounts == nil {
+				return nil
+			}
+			for i, m := range *l.Mounts {
+				if m.Location == "" {
+					return bad(fmt.Sprintf("mounts[%d]", i), "location must not be empty")
+				}
+				if isSSHDir(home, m.Location) {
+					return bad(fmt.Sprintf("mounts[%d]", i), "%q would expose your ssh keys; use forwardAgent: true instead", m.Location)
+				}
+			}
+			s.Mounts = slices.Clone(*l.Mounts)
+			return nil
+		},
+	},
+	{
+		name: "sockets", kinds: filesAll, list: true,
+		decode: func(l *layer, v *yaml.Node) error {
+			if err := checkKeys(v, "host", "guest", "env"); err != nil {
+				return err
+			}
+			l.Sockets = new([]Socket)
+			return v.Decode(l.Sockets)
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.Sockets == nil {
+				return nil
+			}
+			for i, so := range *l.Sockets {
+				if so.Host == "" || so.Guest == "" {
+					return bad(fmt.Sprintf("sockets[%d]", i), "needs both host and guest")
+				}
+				if so.Env != "" && !envName.MatchString(so.Env) {
+					return bad(fmt.Sprintf("sockets[%d]", i), "env %q is not a variable name", so.Env)
+				}
+				if !filepath.IsAbs(so.Guest) && strings.Contains(so.Guest, "/") {
+					return bad(fmt.Sprintf("sockets[%d]", i), "guest %q must be a file name (placed under /run/user/UID/) or an absolute path", so.Guest)
+				}
+			}
+			s.Sockets = slices.Clone(*l.Sockets)
+			return nil
+		},
+	},
+	{
+		name: "forwardAgent", kinds: filesAll,
+		decode: func(l *layer, v *yaml.Node) error {
+			return v.Decode(&l.ForwardAgent)
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.ForwardAgent == nil {
+				return nil
+			}
+			s.ForwardAgent = *l.ForwardAgent
+			return nil
+		},
+	},
+	{
+		name: "env", kinds: filesAll,
+		decode: func(l *layer, v *yaml.Node) error {
+			return decodeEnv(v, &l.Env)
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.Env == nil {
+				return nil
+			}
+			keys := make([]string, 0, len(l.Env))
+			for k := range l.Env {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if !envName.MatchString(k) {
+					return bad("env", "%q is not a variable name", k)
+				}
+				if k == "SYSINIT_IN_VM" {
+					return bad("env", "SYSINIT_IN_VM is set by vmhook and cannot be overridden")
+				}
+				s.Env[k] = l.Env[k]
+			}
+			return nil
+		},
+	},
+	{
+		name: "provision", kinds: filesAll, list: true,
+		decode: func(l *layer, v *yaml.Node) error {
+			if err := checkKeys(v, "mode", "script"); err != nil {
+				return err
+			}
+			l.Provision = new([]Provision)
+			return v.Decode(l.Provision)
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.Provision == nil {
+				return nil
+			}
+			for i, p := range *l.Provision {
+				switch p.Mode {
+				case "", "system", "user", "boot", "dependency":
+				default:
+					return bad(fmt.Sprintf("provision[%d]", i), "mode %q must be system, user, boot or dependency", p.Mode)
+				}
+				if strings.TrimSpace(p.Script) == "" {
+					return bad(fmt.Sprintf("provision[%d]", i), "script must not be empty")
+				}
+			}
+			s.Provision = slices.Clone(*l.Provision)
+			for i := range s.Provision {
+				if s.Provision[i].Mode == "" {
+					s.Provision[i].Mode = "system"
+				}
+			}
+			return nil
+		},
+	},
+	{
+		name: "session", kinds: filesAll, flag: "session", arg: "tmux|zellij", usage: "attach to a tmux or zellij session",
+		set: func(l *layer, v, _ string) error { l.Session = &v; return nil },
+		decode: func(l *layer, v *yaml.Node) error {
+			return decodeScalarString(v, &l.Session)
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.Session == nil {
+				return nil
+			}
+			switch *l.Session {
+			case "", "none", "tmux", "zellij":
+				s.Session = strings.TrimPrefix(*l.Session, "none")
+			default:
+				return bad("session", "%q must be tmux, zellij or none", *l.Session)
+			}
+			return nil
+		},
+	},
+	{
+		name: "lima", kinds: filesAll,
+		decode: func(l *layer, v *yaml.Node) error {
+			if v.Kind != yaml.MappingNode {
+				return &SettingsError{Msg: "must be a mapping of Lima settings"}
+			}
+			if err := checkLima(v); err != nil {
+				return err
+			}
+			m, err := limaMapping(v)
+			if err != nil {
+				return err
+			}
+			l.Lima = m
+			return nil
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.Lima == nil {
+				return nil
+			}
+			if s.Lima == nil {
+				s.Lima = map[string]any{}
+			}
+			deepMerge(s.Lima, l.Lima)
+			return nil
+		},
+	},
+	{
+		name: "rebuild", kinds: filesNamed,
+		decode: func(l *layer, v *yaml.Node) error {
+			return decodeScalarString(v, &l.Rebuild)
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.Rebuild == nil {
+				return nil
+			}
+			s.Rebuild = *l.Rebuild
+			return nil
+		},
+	},
+	{
+		name: "allowMounts", kinds: filesUser, list: true,
+		decode: func(l *layer, v *yaml.Node) error {
+			l.AllowMounts = new([]string)
+			return v.Decode(l.AllowMounts)
+		},
+	},
+}
+
+// settingFieldNamed is the field called name, or nil.
+func settingFieldNamed(name string) *settingField {
+	for i := range settingFields {
+		if settingFields[i].name == name {
+			return &settingFields[i]
+		}
+	}
+	return nil
 }
 
 // fieldsOf are the fields a file of kind may set, in table order.

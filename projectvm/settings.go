@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -294,138 +293,38 @@ func decodeInt(v *yaml.Node) (int, *SettingsError) {
 
 // decodeField decodes the value node v of the top-level field name into l.
 func decodeField(l *layer, name string, v *yaml.Node) error {
-	checkKeys := func(n *yaml.Node, keys ...string) error {
-		items := []*yaml.Node{n}
-		if n.Kind == yaml.SequenceNode {
-			items = n.Content
+	f := settingFieldNamed(name)
+	if f == nil || f.decode == nil {
+		return fmt.Errorf("unknown field")
+	}
+	if f.list && v.Kind == yaml.SequenceNode && len(v.Content) > maxList {
+		return &SettingsError{Msg: fmt.Sprintf("lists %d entries; at most %d are allowed", len(v.Content), maxList)}
+	}
+	return f.decode(l, v)
+}
+
+// checkKeys refuses a key outside keys in the mapping n, or in each
+// mapping of the sequence n.
+func checkKeys(n *yaml.Node, keys ...string) error {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	for idx, it := range items {
+		if it.Kind != yaml.MappingNode {
+			continue
 		}
-		for idx, it := range items {
-			if it.Kind != yaml.MappingNode {
-				continue
-			}
-			for i := 0; i+1 < len(it.Content); i += 2 {
-				if !slices.Contains(keys, it.Content[i].Value) {
-					f := it.Content[i].Value
-					if n.Kind == yaml.SequenceNode {
-						f = fmt.Sprintf("[%d].%s", idx, f)
-					}
-					return &SettingsError{Line: it.Content[i].Line, Field: f, Msg: "unknown field (known: " + strings.Join(keys, ", ") + ")"}
+		for i := 0; i+1 < len(it.Content); i += 2 {
+			if !slices.Contains(keys, it.Content[i].Value) {
+				f := it.Content[i].Value
+				if n.Kind == yaml.SequenceNode {
+					f = fmt.Sprintf("[%d].%s", idx, f)
 				}
+				return &SettingsError{Line: it.Content[i].Line, Field: f, Msg: "unknown field (known: " + strings.Join(keys, ", ") + ")"}
 			}
-		}
-		return nil
-	}
-	switch name {
-	case "ports", "mounts", "sockets", "provision", "allowMounts":
-		if v.Kind == yaml.SequenceNode && len(v.Content) > maxList {
-			return &SettingsError{Msg: fmt.Sprintf("lists %d entries; at most %d are allowed", len(v.Content), maxList)}
 		}
 	}
-	switch name {
-	case "cpus":
-		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
-			return nil // "cpus:" with nothing after it leaves the layer below
-		}
-		n, err := decodeInt(v)
-		if err != nil {
-			return err
-		}
-		l.CPUs = &n
-		return nil
-	case "memory":
-		return decodeScalarString(v, &l.Memory)
-	case "disk":
-		return decodeScalarString(v, &l.Disk)
-	case "image":
-		if err := checkKeys(v, "location", "digest"); err != nil {
-			return err
-		}
-		l.Image = new(Image)
-		if v.Kind == yaml.ScalarNode {
-			l.Image.Location = v.Value
-			return nil
-		}
-		type plain Image
-		return v.Decode((*plain)(l.Image))
-	case "ports":
-		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
-			l.Ports = new([]int) // "ports:" with nothing after it clears them
-			return nil
-		}
-		if v.Kind != yaml.SequenceNode {
-			return &SettingsError{Msg: fmt.Sprintf("must be a list, got %q", v.Value)}
-		}
-		ports := make([]int, 0, len(v.Content))
-		for i, it := range v.Content {
-			n, err := decodeInt(it)
-			if err != nil {
-				err.Field = fmt.Sprintf("[%d]", i)
-				return err
-			}
-			ports = append(ports, n)
-		}
-		l.Ports = &ports
-		return nil
-	case "mounts":
-		if err := checkKeys(v, "location", "writable"); err != nil {
-			return err
-		}
-		l.Mounts = new([]Mount)
-		if err := v.Decode(l.Mounts); err != nil {
-			return err
-		}
-		for i, m := range *l.Mounts {
-			line := v.Line
-			if v.Kind == yaml.SequenceNode && i < len(v.Content) {
-				line = v.Content[i].Line
-			}
-			switch {
-			case strings.TrimSpace(m.Location) == "":
-				return &SettingsError{Line: line, Field: fmt.Sprintf("[%d]", i), Msg: "location must not be empty"}
-			case filepath.Clean(m.Location) == ".":
-				// It would be mounted over the project, read-only.
-				return &SettingsError{Line: line, Field: fmt.Sprintf("[%d]", i), Msg: fmt.Sprintf("%q is the project directory, which is mounted writable already; list a directory inside it", m.Location)}
-			}
-		}
-		return nil
-	case "sockets":
-		if err := checkKeys(v, "host", "guest", "env"); err != nil {
-			return err
-		}
-		l.Sockets = new([]Socket)
-		return v.Decode(l.Sockets)
-	case "forwardAgent":
-		return v.Decode(&l.ForwardAgent)
-	case "env":
-		return decodeEnv(v, &l.Env)
-	case "provision":
-		if err := checkKeys(v, "mode", "script"); err != nil {
-			return err
-		}
-		l.Provision = new([]Provision)
-		return v.Decode(l.Provision)
-	case "session":
-		return decodeScalarString(v, &l.Session)
-	case "lima":
-		if v.Kind != yaml.MappingNode {
-			return &SettingsError{Msg: "must be a mapping of Lima settings"}
-		}
-		if err := checkLima(v); err != nil {
-			return err
-		}
-		m, err := limaMapping(v)
-		if err != nil {
-			return err
-		}
-		l.Lima = m
-		return nil
-	case "rebuild":
-		return decodeScalarString(v, &l.Rebuild)
-	case "allowMounts":
-		l.AllowMounts = new([]string)
-		return v.Decode(l.AllowMounts)
-	}
-	return fmt.Errorf("unknown field")
+	return nil
 }
 
 // decodeEnv reads a mapping of variables. It walks the nodes itself: the
@@ -590,139 +489,23 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// apply validates the fields set in pl and lays them over s.
+// badFunc makes the error of a bad value of field.
+type badFunc func(field, format string, args ...any) error
+
+// apply validates the fields set in pl and lays them over s, field by field
+// in the table's order.
 func (s *Settings) apply(pl *parsedLayer) error {
 	bad := func(field, format string, args ...any) error {
 		top, _, _ := strings.Cut(field, "[")
 		return &SettingsError{Source: pl.source, Line: pl.lines[top], Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
-	l := pl.layer
-	if l.CPUs != nil {
-		if *l.CPUs < 1 || *l.CPUs > 512 {
-			return bad("cpus", "must be a whole number from 1 to 512, got %d", *l.CPUs)
+	for _, f := range settingFields {
+		if f.apply == nil {
+			continue
 		}
-		s.CPUs = *l.CPUs
-	}
-	if l.Memory != nil {
-		v, err := normalizeSize(*l.Memory)
-		if err != nil {
-			return bad("memory", "%v", err)
+		if err := f.apply(s, &pl.layer, bad, pl.home); err != nil {
+			return err
 		}
-		s.Memory = v
-	}
-	if l.Disk != nil {
-		v, err := normalizeSize(*l.Disk)
-		if err != nil {
-			return bad("disk", "%v", err)
-		}
-		s.Disk = v
-	}
-	if l.Image != nil {
-		if strings.TrimSpace(l.Image.Location) == "" {
-			return bad("image", "location must not be empty")
-		}
-		if l.Image.Digest != "" && !digestRE.MatchString(l.Image.Digest) {
-			return bad("image", "digest %q must look like sha256:<hex> (64 hex digits; sha512: 128)", l.Image.Digest)
-		}
-		s.Image = *l.Image
-	}
-	if l.Ports != nil {
-		if n := len(*l.Ports); n > maxList {
-			return bad("ports", "lists %d entries; at most %d are allowed", n, maxList)
-		}
-		seen := map[int]bool{}
-		for i, p := range *l.Ports {
-			if p < 1 || p > 65535 {
-				return bad(fmt.Sprintf("ports[%d]", i), "%d is not a port number (1-65535)", p)
-			}
-			if p == 22 {
-				return bad(fmt.Sprintf("ports[%d]", i), "22 is the guest's ssh port, which Lima does not forward")
-			}
-			if seen[p] {
-				return bad("ports", "port %d is listed twice", p)
-			}
-			seen[p] = true
-		}
-		s.Ports = slices.Clone(*l.Ports)
-	}
-	if l.Mounts != nil {
-		for i, m := range *l.Mounts {
-			if m.Location == "" {
-				return bad(fmt.Sprintf("mounts[%d]", i), "location must not be empty")
-			}
-			if isSSHDir(pl.home, m.Location) {
-				return bad(fmt.Sprintf("mounts[%d]", i), "%q would expose your ssh keys; use forwardAgent: true instead", m.Location)
-			}
-		}
-		s.Mounts = slices.Clone(*l.Mounts)
-	}
-	if l.Sockets != nil {
-		for i, so := range *l.Sockets {
-			if so.Host == "" || so.Guest == "" {
-				return bad(fmt.Sprintf("sockets[%d]", i), "needs both host and guest")
-			}
-			if so.Env != "" && !envName.MatchString(so.Env) {
-				return bad(fmt.Sprintf("sockets[%d]", i), "env %q is not a variable name", so.Env)
-			}
-			if !filepath.IsAbs(so.Guest) && strings.Contains(so.Guest, "/") {
-				return bad(fmt.Sprintf("sockets[%d]", i), "guest %q must be a file name (placed under /run/user/UID/) or an absolute path", so.Guest)
-			}
-		}
-		s.Sockets = slices.Clone(*l.Sockets)
-	}
-	if l.ForwardAgent != nil {
-		s.ForwardAgent = *l.ForwardAgent
-	}
-	if l.Env != nil {
-		keys := make([]string, 0, len(l.Env))
-		for k := range l.Env {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if !envName.MatchString(k) {
-				return bad("env", "%q is not a variable name", k)
-			}
-			if k == "SYSINIT_IN_VM" {
-				return bad("env", "SYSINIT_IN_VM is set by vmhook and cannot be overridden")
-			}
-			s.Env[k] = l.Env[k]
-		}
-	}
-	if l.Provision != nil {
-		for i, p := range *l.Provision {
-			switch p.Mode {
-			case "", "system", "user", "boot", "dependency":
-			default:
-				return bad(fmt.Sprintf("provision[%d]", i), "mode %q must be system, user, boot or dependency", p.Mode)
-			}
-			if strings.TrimSpace(p.Script) == "" {
-				return bad(fmt.Sprintf("provision[%d]", i), "script must not be empty")
-			}
-		}
-		s.Provision = slices.Clone(*l.Provision)
-		for i := range s.Provision {
-			if s.Provision[i].Mode == "" {
-				s.Provision[i].Mode = "system"
-			}
-		}
-	}
-	if l.Session != nil {
-		switch *l.Session {
-		case "", "none", "tmux", "zellij":
-			s.Session = strings.TrimPrefix(*l.Session, "none")
-		default:
-			return bad("session", "%q must be tmux, zellij or none", *l.Session)
-		}
-	}
-	if l.Lima != nil {
-		if s.Lima == nil {
-			s.Lima = map[string]any{}
-		}
-		deepMerge(s.Lima, l.Lima)
-	}
-	if l.Rebuild != nil {
-		s.Rebuild = *l.Rebuild
 	}
 	return nil
 }
