@@ -12,6 +12,7 @@ import (
 
 	"github.com/vmhook/vmhook/projectvm/limatest"
 
+	"github.com/vmhook/vmhook/internal/atomicfile"
 	"github.com/vmhook/vmhook/internal/testkit"
 )
 
@@ -179,8 +180,8 @@ func TestWriteFileAtomicNeverPartial(t *testing.T) {
 	}
 	// An interrupted write (here: the rename fails) leaves the old file
 	// and no temporary file behind.
-	failRename = func() error { return errors.New("interrupted") }
-	defer func() { failRename = nil }()
+	atomicfile.InterruptBeforeRename = func() error { return errors.New("interrupted") }
+	defer func() { atomicfile.InterruptBeforeRename = nil }()
 	if err := writeFileAtomic(path, []byte(strings.Repeat("new\n", 1<<16)), 0o644); err == nil {
 		t.Fatal("write succeeded despite the interruption")
 	}
