@@ -115,7 +115,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 	hostPath := func(p string) string {
 		p = expandHome(c.home, p)
 		if !filepath.IsAbs(p) && c.dir != "" {
-			p = filepath.Join(c.dir, ".lima", p)
+			p = filepath.Join(filepath.Dir(ProjectConfig(c.dir)), p)
 		}
 		return realPath(p)
 	}
