@@ -49,6 +49,13 @@ type PortMap struct {
 // empty) that of the recorded owner. A broken VM whose lock a vmhook start
 // holds is Starting.
 func (m *Manager) Inspect(name, config string) (Instance, error) {
+	reg, _ := loadPortRegistry(m.Env)
+	return m.inspect(name, config, reg)
+}
+
+// inspect is Inspect with the port registry read already (List reads it
+// once for every instance).
+func (m *Manager) inspect(name, config string, reg *portRegistry) (Instance, error) {
 	in := Instance{Name: name, Dir: m.Env.InstanceDir(name), State: m.State(name)}
 	owner, exists, err := ownerOf(m.Env, name)
 	if err != nil {
@@ -62,20 +69,20 @@ func (m *Manager) Inspect(name, config string) (Instance, error) {
 	if in.Config == "" && !owner.IsZero() {
 		in.Config = owner.config(m.Env, name)
 	}
-	in.Ports = m.ports(name, in.Config)
+	in.Ports = reg.ports(name, in.Config)
 	if in.State != Absent {
 		in.Drift = m.drift(in.Dir, in.Config)
 	}
 	return in, nil
 }
 
-// ports returns the VM's host ports from the port registry.
-func (m *Manager) ports(name, config string) []PortMap {
-	reg, err := loadPortRegistry(m.Env)
-	if err != nil {
+// ports returns the host ports of the VM name made from config, in the
+// order of their guest ports.
+func (r *portRegistry) ports(name, config string) []PortMap {
+	if r == nil {
 		return nil
 	}
-	mp := reg.mapping(name, config)
+	mp := r.mapping(name, config)
 	var out []PortMap
 	for _, g := range SortedPorts(mp) {
 		out = append(out, PortMap{Guest: g, Host: mp[g]})
@@ -203,12 +210,13 @@ func (m *Manager) List() ([]Info, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read LIMA_HOME: %w", err)
 	}
+	reg, _ := loadPortRegistry(m.Env)
 	var out []Info
 	for _, e := range entries {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), "_") {
 			continue
 		}
-		in, err := m.Inspect(e.Name(), "")
+		in, err := m.inspect(e.Name(), "", reg)
 		// An instance without a record is listed only while vmhook's
 		// reservation names a project (a create vmhook was killed in), until
 		// the next up writes the record.
