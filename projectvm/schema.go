@@ -74,42 +74,10 @@ var settingFields = []settingField{
 			return nil
 		},
 	},
-	{
-		name: "memory", kinds: filesAll, env: "VM_MEMORY", flag: "memory", arg: "SIZE", usage: "memory, e.g. 8GiB",
-		set: func(l *layer, v, _ string) error { l.Memory = &v; return nil },
-		decode: func(l *layer, v *yaml.Node) error {
-			return decodeScalarString(v, &l.Memory)
-		},
-		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
-			if l.Memory == nil {
-				return nil
-			}
-			v, err := normalizeSize(*l.Memory)
-			if err != nil {
-				return bad("memory", "%v", err)
-			}
-			s.Memory = v
-			return nil
-		},
-	},
-	{
-		name: "disk", kinds: filesAll, env: "VM_DISK", flag: "disk", arg: "SIZE", usage: "disk size, e.g. 100GiB",
-		set: func(l *layer, v, _ string) error { l.Disk = &v; return nil },
-		decode: func(l *layer, v *yaml.Node) error {
-			return decodeScalarString(v, &l.Disk)
-		},
-		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
-			if l.Disk == nil {
-				return nil
-			}
-			v, err := normalizeSize(*l.Disk)
-			if err != nil {
-				return bad("disk", "%v", err)
-			}
-			s.Disk = v
-			return nil
-		},
-	},
+	sizeField("memory", "VM_MEMORY", "memory, e.g. 8GiB",
+		func(l *layer) **string { return &l.Memory }, func(s *Settings) *string { return &s.Memory }),
+	sizeField("disk", "VM_DISK", "disk size, e.g. 100GiB",
+		func(l *layer) **string { return &l.Disk }, func(s *Settings) *string { return &s.Disk }),
 	{
 		name: "image", kinds: filesAll, env: "VM_IMAGE", flag: "image", arg: "PATH|URL", usage: "guest image path or URL",
 		set: func(l *layer, v, home string) error { l.Image = &Image{Location: expandHome(home, v)}; return nil },
@@ -392,6 +360,30 @@ var settingFields = []settingField{
 			return v.Decode(l.AllowMounts)
 		},
 	},
+}
+
+// sizeField is a field holding a size such as 4GiB, set by the variable env
+// and the flag of its name: in a layer at *in(l), in the settings at
+// out(s).
+func sizeField(name, env, usage string, in func(*layer) **string, out func(*Settings) *string) settingField {
+	return settingField{
+		name: name, kinds: filesAll, env: env, flag: name, arg: "SIZE", usage: usage,
+		set: func(l *layer, v, _ string) error { *in(l) = &v; return nil },
+		decode: func(l *layer, v *yaml.Node) error {
+			return decodeScalarString(v, in(l))
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, _ string) error {
+			if *in(l) == nil {
+				return nil
+			}
+			v, err := normalizeSize(**in(l))
+			if err != nil {
+				return bad(name, "%v", err)
+			}
+			*out(s) = v
+			return nil
+		},
+	}
 }
 
 // settingFieldNamed is the field called name, or nil.
