@@ -97,7 +97,7 @@ _vmhook_cached() {
   { IFS= read -r first && IFS= read -r deps; } <"$1" || return 1
   [[ $first == "# $2" && $deps == "_vmhook_deps=("* ]] || return 1
   # The cache is vmhook's own file, outside the project.
-  eval "$deps"
+  eval "$deps" 2>/dev/null || return 1
   # "Not newer than the cache": file times are coarse (a few ms), so the
   # config vmhook just wrote often has the cache's very mtime.
   for dep in "${_vmhook_deps[@]}"; do

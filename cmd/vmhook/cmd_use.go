@@ -51,9 +51,11 @@ func useCommands(r *rt) []*cli.Command {
 			if err := os.MkdirAll(env.UseCacheDir(), 0o700); err != nil {
 				return fmt.Errorf("create %q: %w", env.UseCacheDir(), err)
 			}
+			// One line, whatever the paths hold: use vm reads it back
+			// as the second line of its cache.
 			deps := projectvm.UseDeps(env, p)
 			for i, d := range deps {
-				deps[i] = shellQuote(d)
+				deps[i] = shellquote.BashLine(d)
 			}
 			fmt.Fprintf(r.stdout, "_vmhook_deps=(%s)\n", strings.Join(deps, " "))
 			for _, kv := range [][2]string{

@@ -2,6 +2,7 @@ package shellquote
 
 import (
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -30,6 +31,28 @@ func TestRoundTrip(t *testing.T) {
 			if string(out) != w {
 				t.Errorf("%s read %q back as %q", sh.name, w, out)
 			}
+		}
+	}
+}
+
+// TestBashLine has bash read back words quoted on one line.
+func TestBashLine(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash not installed")
+	}
+	for _, w := range []string{"plain", "it's", "new\nline", "tab\there", "\x7f\x01'\\", "\xff\xfe\n"} {
+		q := BashLine(w)
+		if strings.ContainsAny(q, "\n\r") {
+			t.Errorf("%q quoted over more than one line: %s", w, q)
+		}
+		out, err := exec.Command(bash, "--norc", "-c", "printf %s "+q).Output()
+		if err != nil {
+			t.Errorf("%q: %v", w, err)
+			continue
+		}
+		if string(out) != w {
+			t.Errorf("bash read %q back as %q", w, out)
 		}
 	}
 }
