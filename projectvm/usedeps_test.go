@@ -76,3 +76,39 @@ func TestOwnerRecordsReadEarlierJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestRememberedFlagsLayer: the flags of the last `use vm` are the flags
+// layer of a project opened without flags, and not of one opened with its
+// own; a record of an earlier version reads the same.
+func TestRememberedFlagsLayer(t *testing.T) {
+	root := t.TempDir()
+	e := testEnv(t, root)
+	dir := filepath.Join(root, "api")
+	os.MkdirAll(dir, 0o755)
+	p, err := OpenProject(e, dir, Flags{"cpus": "3", "ports": "5173,3000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveFlags(p, Flags{"cpus": "3", "ports": "5173,3000"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, record := range []string{"", `{"CPUs":"3","Memory":"","Ports":["5173","3000"],"Session":""}`} {
+		if record != "" {
+			os.WriteFile(p.flagsFile(), []byte(record), 0o600)
+		}
+		q, err := OpenProject(e, dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Settings.CPUs != 3 || !slices.Equal(q.Settings.Ports, []int{3000, 5173}) && !slices.Equal(q.Settings.Ports, []int{5173, 3000}) {
+			t.Errorf("remembered %q: cpus %d, ports %v", record, q.Settings.CPUs, q.Settings.Ports)
+		}
+	}
+	q, err := OpenProject(e, dir, Flags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Settings.CPUs == 3 {
+		t.Error("remembered flags applied to a project opened with its own (none)")
+	}
+}
