@@ -58,7 +58,7 @@ use_vm() {
     eval "$exports"
     # One write, read back only while nothing it depends on has changed.
     if [[ -n $cache ]]; then
-      printf '# %s\n%s\n' "$key" "$exports" >"$cache" 2>/dev/null || true
+      _vmhook_save "$cache" "$key" "$exports"
     fi
   fi
   if [[ -n ${VMHOOK_PROJECT-} && $VMHOOK_PROJECT != "$PWD" ]]; then
@@ -83,23 +83,43 @@ _vmhook_cache_path() {
   fi
 }
 
+# Usage: _vmhook_save CACHE KEY ANSWER
+#
+# Writes the answer of `vmhook use` to CACHE as a script that loads its
+# exports only for the same KEY and while nothing the answer depends on
+# changed: the answer's first line lists that (_vmhook_deps, see UseDeps in
+# vmhook's source), _vmhook_fresh compares it. An answer without that line
+# is not kept.
+_vmhook_save() {
+  local deps=${3%%$'\n'*} rest=${3#*$'\n'}
+  [[ $deps == "_vmhook_deps=("* ]] || return 0
+  # shellcheck disable=SC2016 # $1 and $2 are the cache's, when it is loaded
+  printf '[[ ${2-} == %q ]] || return 1\n%s\n_vmhook_fresh "$1" || return 1\n%s\n' \
+    "$2" "$deps" "$rest" >"$1" 2>/dev/null || true
+}
+
 # Usage: _vmhook_cached CACHE KEY BIN
 #
-# Loads the exports of the last `vmhook use` from CACHE when it was made with
-# the same KEY by a BIN not newer than it, and nothing its answer depends on
-# changed: vmhook lists that in the answer's first line (_vmhook_deps, see
-# UseDeps in vmhook's source), and this only compares. Then vmhook would
-# change nothing and print the same, and the .envrc load spawns no process
-# for it. Builtins only.
+# Loads the exports of the last `vmhook use` from CACHE (see _vmhook_save)
+# when it was made with the same KEY by a BIN not newer than it, and nothing
+# its answer depends on changed. Then vmhook would change nothing and print
+# the same, and the .envrc load spawns no process for it. One read of the
+# file, builtins only.
 _vmhook_cached() {
-  local first deps dep name
   [[ -n $1 && -f $1 && ! $3 -nt $1 ]] || return 1
-  { IFS= read -r first && IFS= read -r deps; } <"$1" || return 1
-  [[ $first == "# $2" && $deps == "_vmhook_deps=("* ]] || return 1
   # The cache is vmhook's own file, outside the project.
-  eval "$deps" 2>/dev/null || return 1
-  # "Not newer than the cache": file times are coarse (a few ms), so the
-  # config vmhook just wrote often has the cache's very mtime.
+  # shellcheck disable=SC1090
+  source "$1" "$1" "$2" 2>/dev/null
+}
+
+# Usage: _vmhook_fresh CACHE
+#
+# Succeeds when every entry of _vmhook_deps still holds, compared with
+# CACHE's time: +PATH exists and is not newer ("not newer": file times are
+# coarse, so the config vmhook just wrote often has the cache's very mtime),
+# -PATH does not exist, =PATH exists, $NAME=VALUE is the variable's value.
+_vmhook_fresh() {
+  local dep name
   for dep in "${_vmhook_deps[@]}"; do
     case $dep in
     +*) [[ -e ${dep:1} && ! ${dep:1} -nt $1 ]] || return 1 ;;
@@ -113,8 +133,6 @@ _vmhook_cached() {
     *) return 1 ;;
     esac
   done
-  # shellcheck disable=SC1090
-  source "$1"
 }
 
 # Usage: _vmhook_bin
