@@ -151,10 +151,16 @@ func (m *Manager) takeHashedName(ctx context.Context, p *Project) bool {
 }
 
 func (m *Manager) ensure(ctx context.Context, p *Project) error {
-	if err := m.checkOwner(p); err != nil {
+	// A running VM of the project's needs no lock: the common case, which
+	// reads the instance once.
+	in, err := m.inspectState(p.Name)
+	if err != nil {
 		return err
 	}
-	if InstanceState(m.Env.InstanceDir(p.Name)) == Running {
+	if err := in.owns(p); err != nil {
+		return err
+	}
+	if in.State == Running {
 		return nil
 	}
 	return m.locked(ctx, p, true, func(in Instance) error {
