@@ -69,7 +69,7 @@ func (m *Manager) inspectState(name string) (Instance, error) {
 		return in, nil
 	}
 	var err error
-	in.Owner, in.Exists, err = ownerOf(m.Env, name)
+	in.Owner, _, err = ownerOf(m.Env, name)
 	return in, err
 }
 

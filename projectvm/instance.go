@@ -22,9 +22,6 @@ type Instance struct {
 	// Dir is Lima's instance directory.
 	Dir   string
 	State State
-	// Exists is set when the instance directory exists (with or without
-	// lima.yaml: a failed create may leave one).
-	Exists bool
 	// Owner is who holds the name: the instance's owner record, else
 	// vmhook's reservation of the name; zero when neither exists.
 	Owner Owner
@@ -57,11 +54,11 @@ func (m *Manager) Inspect(name, config string) (Instance, error) {
 // once for every instance).
 func (m *Manager) inspect(name, config string, reg *portRegistry) (Instance, error) {
 	in := Instance{Name: name, Dir: m.Env.InstanceDir(name), State: m.State(name)}
-	owner, exists, err := ownerOf(m.Env, name)
+	owner, _, err := ownerOf(m.Env, name)
 	if err != nil {
 		return in, err
 	}
-	in.Owner, in.Exists = owner, exists
+	in.Owner = owner
 	if rec, err := ReadOwner(in.Dir); err == nil && !rec.IsZero() {
 		in.Recorded = true
 	}
