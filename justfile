@@ -11,13 +11,9 @@ build:
 test:
     go test -timeout 60m ./...
 
-# gofmt, go vet and shellcheck on everything we ship.
+# gofmt, go vet and shellcheck on everything we ship (scripts/lint.sh, as CI).
 lint:
-    test -z "$(gofmt -l $(git ls-files '*.go'))" || { gofmt -l $(git ls-files '*.go'); exit 1; }
-    go vet ./...
-    shellcheck $(git ls-files '*.sh' '*.bash') .ci/run
-    zsh -n hook/hook.zsh
-    fish --no-execute hook/hook.fish
+    scripts/lint.sh
 
 # Benchmarks: Go benchmarks, then the hyperfine scripts under bench/.
 bench:

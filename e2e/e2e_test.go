@@ -30,6 +30,8 @@ import (
 	"time"
 
 	"github.com/vmhook/vmhook/projectvm/limatest"
+
+	"github.com/vmhook/vmhook/internal/testkit"
 )
 
 const testUser = "vmhook-test"
@@ -193,23 +195,18 @@ func (h *harness) chownAll() {
 
 // env is the environment every command of the run gets.
 func (h *harness) env() []string {
-	return []string{
-		"HOME=" + h.home,
-		"USER=" + testUser,
-		"PATH=" + h.bin + ":/usr/local/bin:/usr/bin:/bin",
-		"LIMA_HOME=" + h.limaHome,
-		"LIMACTL=" + filepath.Join(h.bin, "limactl"),
-		"QEMU_SYSTEM_X86_64=" + filepath.Join(h.bin, "qemu-tcg"),
-		"XDG_CONFIG_HOME=" + filepath.Join(h.home, ".config"),
-		"XDG_STATE_HOME=" + filepath.Join(h.home, ".local", "state"),
-		"XDG_CACHE_HOME=" + filepath.Join(h.home, ".cache"),
-		"XDG_DATA_HOME=" + filepath.Join(h.home, ".local", "share"),
-		"ZDOTDIR=" + h.home,
+	return append(testkit.UserEnv(h.home),
+		"USER="+testUser,
+		"PATH="+h.bin+":/usr/local/bin:/usr/bin:/bin",
+		"LIMA_HOME="+h.limaHome,
+		"LIMACTL="+filepath.Join(h.bin, "limactl"),
+		"QEMU_SYSTEM_X86_64="+filepath.Join(h.bin, "qemu-tcg"),
+		"ZDOTDIR="+h.home,
 		"TERM=xterm-256color",
 		"LANG=C.UTF-8",
 		"SHELL=/usr/bin/zsh",
-		"TMUX_TMPDIR=" + h.root,
-	}
+		"TMUX_TMPDIR="+h.root,
+	)
 }
 
 // command runs argv as the test user with the run's environment.

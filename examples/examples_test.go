@@ -19,6 +19,8 @@ import (
 
 	"github.com/vmhook/vmhook/projectvm"
 	"github.com/vmhook/vmhook/projectvm/limatest"
+
+	"github.com/vmhook/vmhook/internal/testkit"
 )
 
 // limaConfig is the part of a generated Lima config the tests look at.
@@ -55,19 +57,12 @@ type portForward struct {
 // testEnv is an isolated vmhook environment with a short LIMA_HOME.
 func testEnv(t *testing.T) projectvm.Env {
 	t.Helper()
-	home := t.TempDir()
-	lh, err := os.MkdirTemp("/tmp", "vhe")
+	environ := append(testkit.UserEnv(t.TempDir()), "LIMA_HOME="+testkit.ShortDir(t, "vhe"))
+	e, err := projectvm.NewEnv(environ, projectvm.Host{OS: runtime.GOOS, Arch: runtime.GOARCH, UID: os.Getuid()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.RemoveAll(lh) })
-	return projectvm.Env{
-		Home:       home,
-		LimaHome:   lh,
-		ConfigHome: filepath.Join(home, ".config"),
-		StateHome:  filepath.Join(home, ".local", "state"),
-		Host:       projectvm.Host{OS: runtime.GOOS, Arch: runtime.GOARCH, UID: os.Getuid()},
-	}
+	return e
 }
 
 // copyDir copies an example into a fresh directory, so rendering it leaves

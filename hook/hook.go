@@ -9,6 +9,8 @@ import (
 	"embed"
 	"fmt"
 	"strings"
+
+	"github.com/vmhook/vmhook/internal/shellquote"
 )
 
 //go:embed hook.bash hook.zsh hook.fish completion.bash completion.zsh
@@ -61,13 +63,9 @@ func unknownShell(shell string, valid []string) error {
 func Quote(shell, s string) (string, error) {
 	switch shell {
 	case "bash", "zsh":
-		// Nothing is special inside single quotes; a quote ends them, is
-		// escaped, and they start again.
-		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'", nil
+		return shellquote.POSIX(s), nil
 	case "fish":
-		// Inside fish's single quotes only \\ and \' are escapes.
-		r := strings.NewReplacer(`\`, `\\`, `'`, `\'`)
-		return "'" + r.Replace(s) + "'", nil
+		return shellquote.Fish(s), nil
 	}
 	return "", unknownShell(shell, Shells)
 }

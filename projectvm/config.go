@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -69,7 +68,6 @@ type configData struct {
 	Ports        []portData
 	Sockets      []socketData
 	Provision    []Provision
-	Session      string
 	ExtraLima    map[string]any
 	// MountProject is false for named VMs, which mount no host directory
 	// unless their definition lists one.
@@ -216,7 +214,6 @@ func (p *Project) configData(mapping map[int]int) configData {
 		Mounts:       s.Mounts,
 		ForwardAgent: s.ForwardAgent,
 		Provision:    s.Provision,
-		Session:      s.Session,
 		ExtraLima:    s.Lima,
 		Env: map[string]string{
 			"SYSINIT_IN_VM": "1",
@@ -268,30 +265,6 @@ func (p *Project) Render(mapping map[int]int) ([]byte, error) {
 	}
 	head := fmt.Sprintf("# vmhook %s inputs=%s output=%s\n", Version, p.inputs().hash(), hashHex(body))
 	return append([]byte(head), body...), nil
-}
-
-// PortMapping reads the guest→host port mapping recorded in a config file.
-func PortMapping(path string) (map[int]int, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var doc struct {
-		PortForwards []struct {
-			GuestPort int `yaml:"guestPort"`
-			HostPort  int `yaml:"hostPort"`
-		} `yaml:"portForwards"`
-	}
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("read port mapping from %q: %w", path, err)
-	}
-	m := map[int]int{}
-	for _, pf := range doc.PortForwards {
-		if pf.GuestPort > 0 && pf.HostPort > 0 {
-			m[pf.GuestPort] = pf.HostPort
-		}
-	}
-	return m, nil
 }
 
 // SortedPorts returns the mapping's guest ports in order.

@@ -11,12 +11,16 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vmhook/vmhook/projectvm/limatest"
+
+	"github.com/vmhook/vmhook/internal/atomicfile"
+	"github.com/vmhook/vmhook/internal/testkit"
 )
 
 // testEnv is an isolated environment under root.
 func testEnv(t *testing.T, root string) Env {
 	t.Helper()
-	e, err := NewEnv([]string{"HOME=" + filepath.Join(root, "home"), "LIMA_HOME=" + filepath.Join(root, "lima")}, Host{OS: "linux", Arch: "amd64", UID: 1000})
+	environ := append(testkit.UserEnv(filepath.Join(root, "home")), "LIMA_HOME="+filepath.Join(root, "lima"))
+	e, err := NewEnv(environ, Host{OS: "linux", Arch: "amd64", UID: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,8 +180,8 @@ func TestWriteFileAtomicNeverPartial(t *testing.T) {
 	}
 	// An interrupted write (here: the rename fails) leaves the old file
 	// and no temporary file behind.
-	failRename = func() error { return errors.New("interrupted") }
-	defer func() { failRename = nil }()
+	atomicfile.InterruptBeforeRename = func() error { return errors.New("interrupted") }
+	defer func() { atomicfile.InterruptBeforeRename = nil }()
 	if err := writeFileAtomic(path, []byte(strings.Repeat("new\n", 1<<16)), 0o644); err == nil {
 		t.Fatal("write succeeded despite the interruption")
 	}

@@ -2,15 +2,11 @@ package projectvm
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -41,17 +37,7 @@ func (m *Manager) notice(format string, args ...any) {
 }
 
 func (m *Manager) lockPath(name string) string {
-	return filepath.Join(m.Env.LockDir(), name+".lock")
-}
-
-// lock runs fn holding the VM's lock, waiting for it at most LockTimeout
-// and, when notify is set, saying so through OnWait after a second.
-func (m *Manager) lock(ctx context.Context, name string, notify bool, fn func() error) error {
-	var onWait func()
-	if notify && m.OnWait != nil {
-		onWait = func() { m.OnWait(name) }
-	}
-	return waitLock(ctx, m.lockPath(name), m.LockTimeout, onWait, fn)
+	return m.Env.vmLock(name)
 }
 
 // State returns the VM's state from its instance directory; Broken becomes
@@ -67,24 +53,50 @@ func (m *Manager) State(name string) State {
 // checkOwner refuses an instance that exists and is recorded as another
 // directory's, or was not made by vmhook.
 func (m *Manager) checkOwner(p *Project) error {
-	inst := m.Env.InstanceDir(p.Name)
-	if _, err := os.Stat(filepath.Join(inst, "lima.yaml")); err != nil {
-		return nil
-	}
-	// The reservation counts too: it precedes the owner record, which can
-	// only be written after limactl create.
-	owner, _, err := ownerOf(m.Env, p.Name)
+	in, err := m.inspectState(p.Name)
 	if err != nil {
 		return err
 	}
-	if owner != p.Owner() {
-		who := "was not created by vmhook"
-		if owner != "" {
-			who = fmt.Sprintf("belongs to %q", owner)
-		}
-		return fmt.Errorf("VM %q %s, not to %q; vmhook will not touch it (%w)", p.Name, who, p.Owner(), ErrNotOwned)
+	return in.owns(p)
+}
+
+// inspectState reads what the lifecycle needs of an instance: its state
+// (as the instance directory says, without Starting) and owner; no ports
+// or drift, which cost more to read.
+func (m *Manager) inspectState(name string) (Instance, error) {
+	in := Instance{Name: name, Dir: m.Env.InstanceDir(name), State: InstanceState(m.Env.InstanceDir(name))}
+	if in.State == Absent {
+		return in, nil
 	}
-	return nil
+	var err error
+	in.Owner, _, err = ownerOf(m.Env, name)
+	return in, err
+}
+
+// locked runs fn on p's VM holding the VM's lock. Ownership is checked
+// before waiting (a VM another project owns is refused at once) and again
+// under the lock, where fn gets the instance as it is now: the holder
+// before may have created, started or deleted it. The wait is bounded by
+// LockTimeout and, when notify is set, announced through OnWait after a
+// second; the work under the lock has the bounds of each limactl call.
+func (m *Manager) locked(ctx context.Context, p *Project, notify bool, fn func(in Instance) error) error {
+	if err := m.checkOwner(p); err != nil {
+		return err
+	}
+	var onWait func()
+	if notify && m.OnWait != nil {
+		onWait = func() { m.OnWait(p.Name) }
+	}
+	return waitLock(ctx, m.lockPath(p.Name), m.LockTimeout, onWait, func() error {
+		in, err := m.inspectState(p.Name)
+		if err != nil {
+			return err
+		}
+		if err := in.owns(p); err != nil {
+			return err
+		}
+		return fn(in)
+	})
 }
 
 // Ensure makes the project's VM exist and run: created from the generated
@@ -93,9 +105,23 @@ func (m *Manager) checkOwner(p *Project) error {
 // of several projects with one basename, the ones that lose the base name
 // to another take their hashed names (p.Name changes).
 func (m *Manager) Ensure(ctx context.Context, p *Project) error {
-	err := m.ensure(ctx, p)
+	return m.retryHashed(ctx, p, m.ensure)
+}
+
+// Apply brings a changed config to an existing VM: stop, replace the
+// instance's lima.yaml, start (as Colima does). Disk, image, vmType and arch
+// changes are refused: they need destroy and up. Like Ensure, a project that
+// lost its base name takes its hashed name.
+func (m *Manager) Apply(ctx context.Context, p *Project) error {
+	return m.retryHashed(ctx, p, m.apply)
+}
+
+// retryHashed runs op, and once more under the project's hashed name when
+// op found the base name taken by another project since it was resolved.
+func (m *Manager) retryHashed(ctx context.Context, p *Project, op func(context.Context, *Project) error) error {
+	err := op(ctx, p)
 	if errors.Is(err, ErrNotOwned) && m.takeHashedName(ctx, p) {
-		return m.ensure(ctx, p)
+		return op(ctx, p)
 	}
 	return err
 }
@@ -111,7 +137,7 @@ func (m *Manager) takeHashedName(ctx context.Context, p *Project) bool {
 	if err != nil || p.Name != n.Base || n.Base == n.Hashed {
 		return false
 	}
-	if owner, _, err := ownerOf(m.Env, n.Base); err != nil || owner == p.Owner() || owner == "" && !m.instanceExists(n.Base) {
+	if owner, exists, err := ownerOf(m.Env, n.Base); err != nil || owner == p.Owner() || owner.IsZero() && !exists {
 		return false
 	}
 	old := p.Name
@@ -124,30 +150,28 @@ func (m *Manager) takeHashedName(ctx context.Context, p *Project) bool {
 	return true
 }
 
-func (m *Manager) instanceExists(name string) bool {
-	_, err := os.Stat(m.Env.InstanceDir(name))
-	return err == nil
-}
-
 func (m *Manager) ensure(ctx context.Context, p *Project) error {
-	if err := m.checkOwner(p); err != nil {
+	// A running VM of the project's needs no lock: the common case, which
+	// reads the instance once.
+	in, err := m.inspectState(p.Name)
+	if err != nil {
 		return err
 	}
-	if InstanceState(m.Env.InstanceDir(p.Name)) == Running {
+	if err := in.owns(p); err != nil {
+		return err
+	}
+	if in.State == Running {
 		return nil
 	}
-	return m.lock(ctx, p.Name, true, func() error {
-		return m.ensureLocked(ctx, p)
+	return m.locked(ctx, p, true, func(in Instance) error {
+		return m.ensureLocked(ctx, p, in)
 	})
 }
 
-func (m *Manager) ensureLocked(ctx context.Context, p *Project) error {
-	// Re-read under the lock: the holder before us may have done the work.
-	if err := m.checkOwner(p); err != nil {
-		return err
-	}
-	inst := m.Env.InstanceDir(p.Name)
-	switch InstanceState(inst) {
+// ensureLocked creates, recovers and starts the VM as its state asks; the
+// caller holds the VM's lock and has checked its owner.
+func (m *Manager) ensureLocked(ctx context.Context, p *Project, in Instance) error {
+	switch in.State {
 	case Running:
 		return nil
 	case Absent:
@@ -167,7 +191,7 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project) error {
 		if err := m.Lima.Run(ctx, m.OnPhase, "create", "--name", p.Name, "--tty=false", p.ConfigPath); err != nil {
 			return m.failedCreate(p, started, err)
 		}
-		if err := WriteOwner(inst, p.Owner()); err != nil {
+		if err := WriteOwner(in.Dir, p.Owner()); err != nil {
 			return err
 		}
 		if err := m.markApplied(p); err != nil {
@@ -207,7 +231,7 @@ func (m *Manager) failedCreate(p *Project, started time.Time, createErr error) e
 	if err := WriteOwner(inst, p.Owner()); err != nil {
 		return fmt.Errorf("%w (and recording the half-created VM failed: %v)", createErr, err)
 	}
-	if _, err := os.Stat(filepath.Join(inst, "lima.yaml")); err != nil {
+	if _, err := os.Stat(m.Env.instanceFile(p.Name, limaYAML)); err != nil {
 		// Without lima.yaml limactl cannot see it; clearDebris removes it
 		// before the next create.
 		return createErr
@@ -222,27 +246,17 @@ func (m *Manager) failedCreate(p *Project, started time.Time, createErr error) e
 	return createErr
 }
 
-// freePorts makes sure no host port in the project's config is forwarded
-// by another vmhook VM before the VM is created from it. That happens when
-// the port registry was lost after the config was written and another
+// freePorts makes sure no host port the registry gives the project is
+// forwarded by another vmhook VM before the VM is created. That happens
+// when the port registry was lost after the config was written and another
 // project was given the port. A config vmhook wrote is rendered again with
 // new ports; a hand-edited one is an error that says where to change it.
 func (m *Manager) freePorts(ctx context.Context, p *Project) error {
-	mine, err := PortMapping(p.ConfigPath)
-	if err != nil || len(mine) == 0 {
+	reg, err := loadPortRegistry(m.Env)
+	if err != nil {
 		return nil
 	}
-	hosts := map[int]bool{}
-	for _, h := range mine {
-		hosts[h] = true
-	}
-	clash := 0
-	for _, u := range portsInUse(m.Env) {
-		if u.config != p.ConfigPath && hosts[u.host] {
-			clash = u.host
-			break
-		}
-	}
+	clash := reg.clash(p.ConfigPath)
 	if clash == 0 {
 		return nil
 	}
@@ -253,8 +267,8 @@ func (m *Manager) freePorts(ctx context.Context, p *Project) error {
 	if HandEdited(data) {
 		return fmt.Errorf("host port %d in %q is forwarded by another VM; the file was edited by hand, so change the port there (or delete the file to let vmhook choose)", clash, p.ConfigPath)
 	}
-	// Without the file there is no previous mapping to keep: every port is
-	// chosen again, around the ports in use.
+	// Without the file and this project's claim there is no previous
+	// mapping to keep: every port is chosen again, around the ports in use.
 	if err := os.Remove(p.ConfigPath); err != nil {
 		return fmt.Errorf("replace config: %w", err)
 	}
@@ -273,7 +287,7 @@ const cleanupTimeout = 30 * time.Second
 // was killed between create and writing the record.
 func (m *Manager) repairOwner(p *Project) error {
 	inst := m.Env.InstanceDir(p.Name)
-	if owner, err := ReadOwner(inst); err != nil || owner != "" {
+	if owner, err := ReadOwner(inst); err != nil || !owner.IsZero() {
 		return err
 	}
 	return WriteOwner(inst, p.Owner())
@@ -303,111 +317,30 @@ func (m *Manager) clearDebris(p *Project) error {
 	return nil
 }
 
-// appliedFile records the hash of the config an instance was created or last
-// updated from.
-const appliedFile = "vmhook-applied"
-
-func fileHash(path string) (string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	s := sha256.Sum256(data)
-	return hex.EncodeToString(s[:]), nil
-}
-
 func (m *Manager) markApplied(p *Project) error {
 	h, err := fileHash(p.ConfigPath)
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(m.Env.InstanceDir(p.Name), appliedFile), []byte(h+"\n"), 0o644)
-}
-
-// Drift says how the project's config differs from what its VM runs with.
-type Drift struct {
-	Changed bool
-	// NeedsRecreate lists fields (disk, images, vmType, arch) that only a
-	// destroy and up can change.
-	NeedsRecreate []string
-}
-
-// Describe is a short human description.
-func (d Drift) Describe() string {
-	if !d.Changed {
-		return "config matches the VM"
-	}
-	if len(d.NeedsRecreate) > 0 {
-		return "config changed since the VM was created (" + strings.Join(d.NeedsRecreate, ", ") + " need vmhook destroy, then vmhook up)"
-	}
-	return "config changed since the VM was created"
-}
-
-// Drift compares the generated config with the instance's copy.
-func (m *Manager) Drift(p *Project) (Drift, error) {
-	inst := m.Env.InstanceDir(p.Name)
-	applied, err := os.ReadFile(filepath.Join(inst, appliedFile))
-	if err != nil {
-		return Drift{}, nil
-	}
-	h, err := fileHash(p.ConfigPath)
-	if err != nil {
-		return Drift{}, nil
-	}
-	if strings.TrimSpace(string(applied)) == h {
-		return Drift{}, nil
-	}
-	d := Drift{Changed: true}
-	var now, then map[string]any
-	if b, err := os.ReadFile(p.ConfigPath); err == nil {
-		_ = yaml.Unmarshal(b, &now)
-	}
-	if b, err := os.ReadFile(filepath.Join(inst, "lima.yaml")); err == nil {
-		_ = yaml.Unmarshal(b, &then)
-	}
-	for _, k := range []string{"arch", "disk", "images", "vmType"} {
-		if !reflect.DeepEqual(now[k], then[k]) {
-			d.NeedsRecreate = append(d.NeedsRecreate, k)
-		}
-	}
-	return d, nil
-}
-
-// Apply brings a changed config to an existing VM: stop, replace the
-// instance's lima.yaml, start (as Colima does). Disk, image, vmType and arch
-// changes are refused: they need destroy and up. Like Ensure, a project that
-// lost its base name takes its hashed name.
-func (m *Manager) Apply(ctx context.Context, p *Project) error {
-	err := m.apply(ctx, p)
-	if errors.Is(err, ErrNotOwned) && m.takeHashedName(ctx, p) {
-		return m.apply(ctx, p)
-	}
-	return err
+	return writeFileAtomic(m.Env.instanceFile(p.Name, appliedFile), []byte(h+"\n"), 0o644)
 }
 
 func (m *Manager) apply(ctx context.Context, p *Project) error {
-	if err := m.checkOwner(p); err != nil {
-		return err
-	}
-	return m.lock(ctx, p.Name, true, func() error {
-		if err := m.checkOwner(p); err != nil {
-			return err
-		}
-		inst := m.Env.InstanceDir(p.Name)
-		if InstanceState(inst) == Absent {
-			return m.ensureLocked(ctx, p)
+	return m.locked(ctx, p, true, func(in Instance) error {
+		if in.State == Absent {
+			return m.ensureLocked(ctx, p, in)
 		}
 		d, err := m.Drift(p)
 		if err != nil {
 			return err
 		}
 		if !d.Changed {
-			return m.ensureLocked(ctx, p)
+			return m.ensureLocked(ctx, p, in)
 		}
 		if len(d.NeedsRecreate) > 0 {
 			return fmt.Errorf("%s changed for %s; run vmhook destroy, then vmhook up (the VM's disk is lost)", strings.Join(d.NeedsRecreate, ", "), p.Name)
 		}
-		if st := InstanceState(inst); st == Running || st == Broken {
+		if in.State == Running || in.State == Broken {
 			m.notice("stopping %s to apply the new config", p.Name)
 			if err := m.Lima.Run(ctx, nil, "stop", p.Name); err != nil {
 				return err
@@ -417,7 +350,7 @@ func (m *Manager) apply(ctx context.Context, p *Project) error {
 		if err != nil {
 			return fmt.Errorf("read config: %w", err)
 		}
-		if err := writeFileAtomic(filepath.Join(inst, "lima.yaml"), data, 0o644); err != nil {
+		if err := writeFileAtomic(m.Env.instanceFile(p.Name, limaYAML), data, 0o644); err != nil {
 			return err
 		}
 		if err := m.markApplied(p); err != nil {
@@ -429,11 +362,8 @@ func (m *Manager) apply(ctx context.Context, p *Project) error {
 
 // Stop stops the VM if it runs.
 func (m *Manager) Stop(ctx context.Context, p *Project) error {
-	if err := m.checkOwner(p); err != nil {
-		return err
-	}
-	return m.lock(ctx, p.Name, true, func() error {
-		switch InstanceState(m.Env.InstanceDir(p.Name)) {
+	return m.locked(ctx, p, true, func(in Instance) error {
+		switch in.State {
 		case Absent, Stopped:
 			return nil
 		case Broken:
@@ -445,11 +375,8 @@ func (m *Manager) Stop(ctx context.Context, p *Project) error {
 
 // Destroy deletes the VM and its disk. The generated config stays.
 func (m *Manager) Destroy(ctx context.Context, p *Project) error {
-	if err := m.checkOwner(p); err != nil {
-		return err
-	}
-	return m.lock(ctx, p.Name, false, func() error {
-		if _, err := os.Stat(m.Env.InstanceDir(p.Name)); errors.Is(err, os.ErrNotExist) {
+	return m.locked(ctx, p, false, func(in Instance) error {
+		if _, err := os.Stat(in.Dir); errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
 		if err := m.Lima.Run(ctx, nil, "delete", "--force", p.Name); err != nil {
@@ -495,7 +422,7 @@ const defaultGuestShell = "/bin/bash"
 // GuestShell is the login shell Lima gave the guest user: user.shell of the
 // instance's config, or Lima's default.
 func GuestShell(instDir string) string {
-	data, err := os.ReadFile(filepath.Join(instDir, "lima.yaml"))
+	data, err := os.ReadFile(filepath.Join(instDir, limaYAML))
 	if err != nil {
 		return defaultGuestShell
 	}
@@ -508,81 +435,4 @@ func GuestShell(instDir string) string {
 		return defaultGuestShell
 	}
 	return doc.User.Shell
-}
-
-// Info is what status and list report about one VM.
-type Info struct {
-	Name     string    `json:"name"`
-	Project  string    `json:"project"`
-	State    State     `json:"status"`
-	Config   string    `json:"config"`
-	Ports    []PortMap `json:"ports"`
-	Drift    string    `json:"drift,omitempty"`
-	HandEdit bool      `json:"configHandEdited,omitempty"`
-	Recreate []string  `json:"needsRecreate,omitempty"`
-	Instance string    `json:"instanceDir"`
-}
-
-// PortMap is one forwarded port.
-type PortMap struct {
-	Guest int `json:"guest"`
-	Host  int `json:"host"`
-}
-
-// Info gathers a project's status without running limactl.
-func (m *Manager) Info(p *Project) Info {
-	in := Info{Name: p.Name, Project: p.Owner(), State: m.State(p.Name), Config: p.ConfigPath, Instance: m.Env.InstanceDir(p.Name)}
-	if mp, err := PortMapping(p.ConfigPath); err == nil {
-		for _, g := range SortedPorts(mp) {
-			in.Ports = append(in.Ports, PortMap{Guest: g, Host: mp[g]})
-		}
-	}
-	if data, err := os.ReadFile(p.ConfigPath); err == nil {
-		in.HandEdit = HandEdited(data)
-	}
-	if in.State != Absent {
-		if d, _ := m.Drift(p); d.Changed {
-			in.Drift, in.Recreate = d.Describe(), d.NeedsRecreate
-		}
-	}
-	return in
-}
-
-// List returns every instance vmhook created, from the instance directories.
-func (m *Manager) List() ([]Info, error) {
-	entries, err := os.ReadDir(m.Env.LimaHome)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read LIMA_HOME: %w", err)
-	}
-	var out []Info
-	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), "_") {
-			continue
-		}
-		inst := filepath.Join(m.Env.LimaHome, e.Name())
-		owner, err := ReadOwner(inst)
-		if err == nil && owner == "" && InstanceState(inst) != Absent {
-			// A create vmhook was killed in: the reservation names the
-			// project until the next up writes the record.
-			owner, _, err = ownerOf(m.Env, e.Name())
-		}
-		if err != nil || owner == "" {
-			continue
-		}
-		in := Info{Name: e.Name(), Project: owner, State: m.State(e.Name()), Instance: inst}
-		if !strings.HasPrefix(owner, "vm:") {
-			in.Config = filepath.Join(owner, ".lima", "config.yaml")
-			if mp, err := PortMapping(in.Config); err == nil {
-				for _, g := range SortedPorts(mp) {
-					in.Ports = append(in.Ports, PortMap{Guest: g, Host: mp[g]})
-				}
-			}
-		}
-		out = append(out, in)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
 }

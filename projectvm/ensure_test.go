@@ -3,6 +3,7 @@ package projectvm
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,6 +45,11 @@ func (f *failingLima) Run(_ context.Context, _ func(string), args ...string) err
 
 func (f *failingLima) Exec([]string, []string) error { return errors.New("fake failure") }
 
+func (f *failingLima) Attach(_ context.Context, _ io.Reader, _, _ io.Writer, args ...string) error {
+	f.calls = append(f.calls, args)
+	return errors.New("fake failure")
+}
+
 // TestFailedCreateLeavesOthersAlone makes sure the clean-up after a failed
 // create does not record or delete an instance directory that was there
 // before the create began (someone else's, made in the meantime).
@@ -62,7 +68,7 @@ func TestFailedCreateLeavesOthersAlone(t *testing.T) {
 	if err == nil || err.Error() != "create failed" {
 		t.Fatalf("err = %v", err)
 	}
-	if owner, _ := ReadOwner(inst); owner != "" || len(lima.calls) > 0 {
+	if owner, _ := ReadOwner(inst); !owner.IsZero() || len(lima.calls) > 0 {
 		t.Fatalf("touched another's instance: owner %q, calls %v", owner, lima.calls)
 	}
 	// One made by this create is recorded, and its delete is tried.
@@ -72,7 +78,7 @@ func TestFailedCreateLeavesOthersAlone(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "vmhook destroy removes it") {
 		t.Fatalf("err = %v", err)
 	}
-	if owner, _ := ReadOwner(inst); owner != p.Dir {
+	if owner, _ := ReadOwner(inst); owner.Dir != p.Dir {
 		t.Fatalf("owner = %q", owner)
 	}
 }

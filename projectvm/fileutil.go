@@ -4,48 +4,19 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/vmhook/vmhook/internal/atomicfile"
 )
 
 // writeFileAtomic writes data to a temporary file in the same directory and
 // renames it over path, so readers see the old file or the new one, never a
 // partial one.
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	removeStaleTemps(dir)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write %q: %w", path, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %q: %w", path, err)
-	}
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return fmt.Errorf("write %q: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %q: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %q: %w", path, err)
-	}
-	if failRename != nil {
-		if err := failRename(); err != nil {
-			return fmt.Errorf("write %q: %w", path, err)
-		}
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("write %q: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, data, perm)
 }
 
-// failRename simulates an interruption just before the rename, in tests.
-var failRename func() error
+// isTempFile reports whether name is a temporary file of writeFileAtomic.
+func isTempFile(name string) bool { return atomicfile.IsTemp(name) }
 
 // WriteFileAtomicPublic writes a file people may read (0644) atomically,
 // creating its directory.

@@ -24,6 +24,10 @@ type Limactl interface {
 	Run(ctx context.Context, onLine func(string), args ...string) error
 	// Exec replaces the current process with limactl.
 	Exec(args []string, env []string) error
+	// Attach runs limactl on the caller's stdin, stdout and stderr, for a
+	// command the user runs in the guest: bounded by ctx alone. A failure
+	// is a *LimactlError with limactl's exit code.
+	Attach(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args ...string) error
 }
 
 // ErrLimactlNotFound means no limactl binary could be found.
@@ -379,6 +383,20 @@ func (c *Command) Exec(args []string, env []string) error {
 	}
 	if err := run(c.Path, argv, env); err != nil {
 		return fmt.Errorf("exec %s: %w", c.Path, err)
+	}
+	return nil
+}
+
+// Attach implements Limactl.
+func (c *Command) Attach(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, args ...string) error {
+	cmd := exec.CommandContext(ctx, c.Path, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.Env = stdin, stdout, stderr, c.Env
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return &LimactlError{Args: args, Code: ee.ExitCode()}
+		}
+		return fmt.Errorf("run limactl %s: %w", strings.Join(args, " "), err)
 	}
 	return nil
 }

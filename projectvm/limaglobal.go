@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -36,7 +35,7 @@ var globalLimaFiles = []struct{ name, when string }{
 func GlobalLimaMounts(limaHome string) []GlobalLimaFile {
 	var out []GlobalLimaFile
 	for _, f := range globalLimaFiles {
-		path := filepath.Join(limaHome, "_config", f.name)
+		path := limaGlobalConfig(limaHome, f.name)
 		data, err := os.ReadFile(path)
 		if errors.Is(err, os.ErrNotExist) {
 			continue

@@ -59,10 +59,6 @@ type limaVersionRecord struct {
 	Version string `json:"version"`
 }
 
-func limaVersionCachePath(e Env) string {
-	return filepath.Join(e.StateHome, "vmhook", "limactl-version.json")
-}
-
 // LimaVersion returns the version of the Manager's limactl. Asking limactl
 // costs a process (15–20 ms), so the answer is kept in the state directory
 // and reused while the binary is unchanged; a binary that cannot be stat'ed
@@ -75,7 +71,7 @@ func (m *Manager) LimaVersion(ctx context.Context) LimaVersion {
 		path = c.Path
 		fi, _ = os.Stat(c.Path)
 	}
-	cache := limaVersionCachePath(m.Env)
+	cache := m.Env.limaVersionCache()
 	if fi != nil {
 		var rec limaVersionRecord
 		if data, err := os.ReadFile(cache); err == nil && json.Unmarshal(data, &rec) == nil &&

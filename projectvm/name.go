@@ -130,88 +130,150 @@ func DeriveNames(dir, limaHome string) (Names, error) {
 // ErrNotOwned is returned when an instance belongs to another directory.
 var ErrNotOwned = errors.New("VM belongs to another project")
 
-// ownerFile is the file in an instance directory that records the project
-// directory that created the instance.
-const ownerFile = "vmhook-owner"
+// Owner is who a VM belongs to: a project directory, or the definition of
+// a named VM. It is recorded in the instance directory (ownerFile) and in
+// vmhook's name reservations, and read back exactly.
+type Owner struct {
+	// Dir is the project's real directory; empty for a named VM.
+	Dir string
+	// Definition is the named VM's definition file; empty for a project.
+	Definition string
+}
 
-// ownerHeader starts an owner record. The directory follows, byte for byte
+// ProjectOwner is the owner of a project directory's VM.
+func ProjectOwner(dir string) Owner { return Owner{Dir: dir} }
+
+// NamedOwner is the owner of the VM defined in the file definition.
+func NamedOwner(definition string) Owner { return Owner{Definition: definition} }
+
+// IsZero reports whether o names nobody (no record).
+func (o Owner) IsZero() bool { return o == Owner{} }
+
+// Named reports whether o is a named VM's definition.
+func (o Owner) Named() bool { return o.Definition != "" }
+
+// String is the directory or definition, for people.
+func (o Owner) String() string {
+	if o.Named() {
+		return o.Definition
+	}
+	return o.Dir
+}
+
+// namedPrefix marks a named VM's definition in a record.
+const namedPrefix = "vm:"
+
+// MarshalText is the record form: the directory, or "vm:" and the
+// definition.
+func (o Owner) MarshalText() ([]byte, error) {
+	if o.Named() {
+		return []byte(namedPrefix + o.Definition), nil
+	}
+	return []byte(o.Dir), nil
+}
+
+// UnmarshalText reads what MarshalText wrote.
+func (o *Owner) UnmarshalText(b []byte) error {
+	s := string(b)
+	if def, ok := strings.CutPrefix(s, namedPrefix); ok {
+		*o = NamedOwner(def)
+	} else {
+		*o = ProjectOwner(s)
+	}
+	return nil
+}
+
+// config is the generated Lima config of the owner's VM name.
+func (o Owner) config(e Env, name string) string {
+	if o.Named() {
+		return e.namedConfig(name)
+	}
+	return ProjectConfig(o.Dir)
+}
+
+// gone reports whether o is a project directory that no longer exists: its
+// reservation of a name (held with no instance behind it) holds nothing.
+func (o Owner) gone() bool {
+	if o.Named() || o.Dir == "" {
+		return false
+	}
+	_, err := os.Lstat(o.Dir)
+	return errors.Is(err, os.ErrNotExist)
+}
+
+// ownerHeader starts an owner record. The owner follows, byte for byte
 // to the end of the file (no newline), so trailing blanks, newlines and
 // invalid UTF-8 survive; the file is replaced atomically, never cut short.
 const ownerHeader = "vmhook-owner 2\n"
 
 // encodeOwner is the content of an owner record or a name reservation.
-func encodeOwner(dir string) []byte {
-	return []byte(ownerHeader + dir)
+func encodeOwner(o Owner) []byte {
+	text, _ := o.MarshalText()
+	return append([]byte(ownerHeader), text...)
 }
 
 // decodeOwner reads what encodeOwner wrote. A record without the header is
-// from an earlier version, which wrote the directory and one newline.
-func decodeOwner(b []byte) (string, error) {
+// from an earlier version, which wrote the owner and one newline.
+func decodeOwner(b []byte) (Owner, error) {
 	s := string(b)
-	dir, ok := strings.CutPrefix(s, ownerHeader)
+	text, ok := strings.CutPrefix(s, ownerHeader)
 	if !ok {
 		if strings.HasPrefix(s, "vmhook-owner ") {
-			return "", errors.New("unknown record version; a newer vmhook wrote it")
+			return Owner{}, errors.New("unknown record version; a newer vmhook wrote it")
 		}
-		return strings.TrimSuffix(s, "\n"), nil
+		text = strings.TrimSuffix(s, "\n")
+	} else if text == "" {
+		return Owner{}, errors.New("empty record")
 	}
-	if dir == "" {
-		return "", errors.New("empty record")
-	}
-	return dir, nil
+	var o Owner
+	err := o.UnmarshalText([]byte(text))
+	return o, err
 }
 
-// ReadOwner returns the project directory recorded in the instance directory
-// instDir, or "" when there is none.
-func ReadOwner(instDir string) (string, error) {
+// ReadOwner returns the owner recorded in the instance directory instDir,
+// or the zero Owner when there is none.
+func ReadOwner(instDir string) (Owner, error) {
 	path := filepath.Join(instDir, ownerFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
+		return Owner{}, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("read owner of %q: %w", instDir, err)
+		return Owner{}, fmt.Errorf("read owner of %q: %w", instDir, err)
 	}
 	owner, err := decodeOwner(b)
 	if err != nil {
-		return "", fmt.Errorf("read owner of %q: %w; delete %q if the VM is yours", instDir, err, path)
+		return Owner{}, fmt.Errorf("read owner of %q: %w; delete %q if the VM is yours", instDir, err, path)
 	}
 	return owner, nil
 }
 
-// WriteOwner records dir as the owner of the instance directory instDir.
-func WriteOwner(instDir, dir string) error {
-	return writeFileAtomic(filepath.Join(instDir, ownerFile), encodeOwner(dir), 0o644)
-}
-
-// claimPath is vmhook's reservation of a name, written before limactl
-// create makes the instance directory (Lima refuses to create into an
-// existing directory, so the owner record can only follow it).
-func claimPath(stateHome, name string) string {
-	return filepath.Join(stateHome, "vmhook", "names", name)
+// WriteOwner records o as the owner of the instance directory instDir.
+func WriteOwner(instDir string, o Owner) error {
+	return writeFileAtomic(filepath.Join(instDir, ownerFile), encodeOwner(o), 0o644)
 }
 
 // ownerOf returns who holds name: the instance's owner record, else vmhook's
-// reservation, else "" (and whether an instance directory exists at all).
-func ownerOf(e Env, name string) (owner string, exists bool, err error) {
+// reservation, else nobody (and whether an instance directory exists at all).
+func ownerOf(e Env, name string) (owner Owner, exists bool, err error) {
 	inst := e.InstanceDir(name)
 	if _, err := os.Stat(inst); err == nil {
 		exists = true
 	}
 	owner, err = ReadOwner(inst)
-	if err != nil || owner != "" {
+	if err != nil || !owner.IsZero() {
 		return owner, exists, err
 	}
-	b, err := os.ReadFile(claimPath(e.StateHome, name))
+	b, err := os.ReadFile(e.nameClaim(name))
 	if errors.Is(err, os.ErrNotExist) {
-		return "", exists, nil
+		return Owner{}, exists, nil
 	}
 	if err != nil {
-		return "", exists, fmt.Errorf("read claim on %q: %w", name, err)
+		return Owner{}, exists, fmt.Errorf("read claim on %q: %w", name, err)
 	}
 	owner, err = decodeOwner(b)
 	if err != nil {
-		return "", exists, fmt.Errorf("read claim on %q: %w", name, err)
+		return Owner{}, exists, fmt.Errorf("read claim on %q: %w", name, err)
 	}
 	return owner, exists, nil
 }
@@ -229,27 +291,18 @@ func ResolveName(e Env, dir string) (string, error) {
 	if n.Base == n.Hashed {
 		return n.Base, nil
 	}
+	me := ProjectOwner(dir)
 	owner, exists, err := ownerOf(e, n.Base)
 	if err != nil {
 		return "", err
 	}
-	if owner == dir || (!exists && (owner == "" || reservationStale(owner))) {
-		if o, _, _ := ownerOf(e, n.Hashed); o == dir {
+	if owner == me || (!exists && (owner.IsZero() || owner.gone())) {
+		if o, _, _ := ownerOf(e, n.Hashed); o == me {
 			return n.Hashed, nil
 		}
 		return n.Base, nil
 	}
 	return n.Hashed, nil
-}
-
-// reservationStale reports whether a reservation (a name held with no
-// instance behind it) was made by a project directory that is gone.
-func reservationStale(owner string) bool {
-	if strings.HasPrefix(owner, "vm:") {
-		return false
-	}
-	_, err := os.Lstat(owner)
-	return errors.Is(err, os.ErrNotExist)
 }
 
 // namesLockWait bounds the wait for the names lock, which is only held for
@@ -259,12 +312,12 @@ const namesLockWait = 10 * time.Second
 func withNamesLock(e Env, fn func() error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), namesLockWait)
 	defer cancel()
-	return withLock(ctx, filepath.Join(e.LockDir(), "names.lock"), nil, fn)
+	return withLock(ctx, e.namesLock(), nil, fn)
 }
 
 // claimName reserves name for owner before the instance is created. It fails
 // when another owner holds it.
-func claimName(e Env, name, owner string) error {
+func claimName(e Env, name string, owner Owner) error {
 	return withNamesLock(e, func() error {
 		held, exists, err := ownerOf(e, name)
 		if err != nil {
@@ -273,15 +326,15 @@ func claimName(e Env, name, owner string) error {
 		if held == owner {
 			return nil
 		}
-		if held != "" && (exists || !reservationStale(held)) {
+		if !held.IsZero() && (exists || !held.gone()) {
 			return fmt.Errorf("VM name %q is held by %q; run the command again to pick another name (%w)", name, held, ErrNotOwned)
 		}
 		return writeClaim(e, name, owner)
 	})
 }
 
-func writeClaim(e Env, name, owner string) error {
-	path := claimPath(e.StateHome, name)
+func writeClaim(e Env, name string, owner Owner) error {
+	path := e.nameClaim(name)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("claim VM name: %w", err)
 	}
@@ -290,5 +343,5 @@ func writeClaim(e Env, name, owner string) error {
 
 // releaseName drops vmhook's reservation of name.
 func releaseName(e Env, name string) {
-	os.Remove(claimPath(e.StateHome, name))
+	os.Remove(e.nameClaim(name))
 }

@@ -118,13 +118,13 @@ func TestResolveNameOwnership(t *testing.T) {
 	if err := os.MkdirAll(dbA, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := claimName(e, "db-dev", dbA); err != nil {
+	if err := claimName(e, "db-dev", ProjectOwner(dbA)); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := ResolveName(e, "/x/b/db"); n == "db-dev" {
 		t.Fatal("ignored another project's reservation")
 	}
-	if err := claimName(e, "db-dev", "/x/b/db"); err == nil {
+	if err := claimName(e, "db-dev", ProjectOwner("/x/b/db")); err == nil {
 		t.Fatal("claimed a name another project holds")
 	}
 	// A reservation by a directory that is gone is taken over.
@@ -143,7 +143,7 @@ func mkInstance(t *testing.T, e Env, name, owner string) {
 	if err := os.WriteFile(filepath.Join(d, "lima.yaml"), []byte("{}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteOwner(d, owner); err != nil {
+	if err := WriteOwner(d, ownerFromRecord(owner)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -210,14 +210,14 @@ func TestOwnerRecordIsExact(t *testing.T) {
 	dirs := []string{"/p/api", "/p/api ", "/p/api\t", "/p/api\n", "/p/a\nb", "/p/\xff\xfe", " /p/lead", "/p/\"q\"\\", "vm:/c/vms/x.yaml", "/p/api\r\n"}
 	for _, d := range dirs {
 		inst := t.TempDir()
-		if err := WriteOwner(inst, d); err != nil {
+		if err := WriteOwner(inst, ownerFromRecord(d)); err != nil {
 			t.Fatal(err)
 		}
-		got, err := ReadOwner(inst)
+		o, err := ReadOwner(inst)
 		if err != nil {
 			t.Fatalf("%q: %v", d, err)
 		}
-		if got != d {
+		if got := ownerRecord(o); got != d {
 			t.Errorf("owner %q read back as %q", d, got)
 		}
 	}
@@ -230,7 +230,7 @@ func TestOwnerRecordOldFormat(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(inst, ownerFile), []byte("/p/api \n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := ReadOwner(inst); err != nil || got != "/p/api " {
+	if got, err := ReadOwner(inst); err != nil || got.Dir != "/p/api " {
 		t.Fatalf("old record read as %q, %v", got, err)
 	}
 	// A record that is neither is an error, not an owner.
@@ -240,4 +240,18 @@ func TestOwnerRecordOldFormat(t *testing.T) {
 	if got, err := ReadOwner(inst); err == nil {
 		t.Fatalf("unknown record version read as %q", got)
 	}
+}
+
+// ownerFromRecord is the Owner whose record text is s ("vm:" and a
+// definition for a named VM, else a directory).
+func ownerFromRecord(s string) Owner {
+	var o Owner
+	_ = o.UnmarshalText([]byte(s))
+	return o
+}
+
+// ownerRecord is o's record text.
+func ownerRecord(o Owner) string {
+	b, _ := o.MarshalText()
+	return string(b)
 }

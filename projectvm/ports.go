@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Host ports outside the guest's own number come from this range, like
@@ -38,18 +40,16 @@ type portRegistry struct {
 // portUse is a host port forwarded by an instance of the project whose
 // generated config is config.
 type portUse struct {
-	config string
-	host   int
+	config      string
+	guest, host int
 }
-
-func portRegistryPath(e Env) string { return filepath.Join(e.StateHome, "vmhook", "ports.json") }
 
 // loadPortRegistry reads the registry of claimed host ports. A registry that
 // is missing, unreadable or corrupt loses only the claims of projects that
 // have no VM yet: the ports of every instance vmhook created are read from
 // the instance (Lima's copy of the config) and from its project's config.
 func loadPortRegistry(e Env) (*portRegistry, error) {
-	r := &portRegistry{path: portRegistryPath(e), Claims: map[string]portClaim{}, free: portFree}
+	r := &portRegistry{path: e.portRegistry(), Claims: map[string]portClaim{}, free: portFree}
 	if data, err := os.ReadFile(r.path); err == nil {
 		if json.Unmarshal(data, r) != nil || r.Claims == nil {
 			r.Claims = map[string]portClaim{}
@@ -67,6 +67,9 @@ func loadPortRegistry(e Env) (*portRegistry, error) {
 
 // portsInUse returns the host ports forwarded by the instances vmhook
 // created under LIMA_HOME, each with the config of the project that owns it.
+// It is how the registry is rebuilt when it was lost: from Lima's copy of
+// each instance's config, and from the config its project would create it
+// from next.
 func portsInUse(e Env) []portUse {
 	entries, err := os.ReadDir(e.LimaHome)
 	if err != nil {
@@ -78,26 +81,88 @@ func portsInUse(e Env) []portUse {
 		if !ent.IsDir() || strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") {
 			continue
 		}
-		inst := e.InstanceDir(name)
-		if _, err := os.Stat(filepath.Join(inst, "lima.yaml")); err != nil {
+		if _, err := os.Stat(e.instanceFile(name, limaYAML)); err != nil {
 			continue
 		}
 		owner, _, err := ownerOf(e, name)
-		if err != nil || owner == "" {
+		if err != nil || owner.IsZero() {
 			continue
 		}
-		config := filepath.Join(owner, ".lima", "config.yaml")
-		if strings.HasPrefix(owner, "vm:") {
-			config = filepath.Join(e.StateHome, "vmhook", "vms", name, "lima.yaml")
-		}
-		for _, f := range []string{filepath.Join(inst, "lima.yaml"), config} {
-			m, _ := PortMapping(f)
-			for _, h := range m {
-				out = append(out, portUse{config: config, host: h})
+		config := owner.config(e, name)
+		for _, f := range []string{e.instanceFile(name, limaYAML), config} {
+			for g, h := range limaForwards(f) {
+				out = append(out, portUse{config: config, guest: g, host: h})
 			}
 		}
 	}
 	return out
+}
+
+// limaForwards reads the guest→host port forwards of a Lima config: to
+// rebuild the registry, and to check a config before Lima is given it.
+// What vmhook shows and keeps is the registry's.
+func limaForwards(path string) map[int]int {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var doc struct {
+		PortForwards []struct {
+			GuestPort int `yaml:"guestPort"`
+			HostPort  int `yaml:"hostPort"`
+		} `yaml:"portForwards"`
+	}
+	if yaml.Unmarshal(data, &doc) != nil {
+		return nil
+	}
+	m := map[int]int{}
+	for _, pf := range doc.PortForwards {
+		if pf.GuestPort > 0 && pf.HostPort > 0 {
+			m[pf.GuestPort] = pf.HostPort
+		}
+	}
+	return m
+}
+
+// mapping is the guest→host mapping given to the VM name of the project
+// whose config is config: its claim, else (the registry was lost) what its
+// instance forwards.
+func (r *portRegistry) mapping(name, config string) map[int]int {
+	if c, ok := r.Claims[name]; ok && c.Config == config {
+		return c.Ports
+	}
+	for _, c := range r.Claims {
+		if c.Config == config {
+			return c.Ports
+		}
+	}
+	var out map[int]int
+	for _, u := range r.inUse {
+		if u.config == config {
+			if out == nil {
+				out = map[int]int{}
+			}
+			out[u.guest] = u.host
+		}
+	}
+	return out
+}
+
+// clash returns a host port that the config Lima is about to create a VM
+// from forwards while another vmhook VM forwards it too, or 0. The file is
+// read as Lima will read it: it may have been edited by hand, or rendered
+// before the registry was lost and the port given to another project.
+func (r *portRegistry) clash(config string) int {
+	hosts := map[int]bool{}
+	for _, h := range limaForwards(config) {
+		hosts[h] = true
+	}
+	for _, u := range r.inUse {
+		if u.config != config && hosts[u.host] {
+			return u.host
+		}
+	}
+	return 0
 }
 
 func (r *portRegistry) save() error {

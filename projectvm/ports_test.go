@@ -45,7 +45,7 @@ func TestAllocatePorts(t *testing.T) {
 	}
 	e := Env{StateHome: dir}
 	os.MkdirAll(filepath.Join(dir, "vmhook"), 0o755)
-	os.Rename(r.path, portRegistryPath(e))
+	os.Rename(r.path, e.portRegistry())
 	loaded, err := loadPortRegistry(e)
 	if err != nil {
 		t.Fatal(err)
@@ -81,13 +81,13 @@ func TestPortRegistryLost(t *testing.T) {
 		inst := e.InstanceDir("a-dev")
 		os.MkdirAll(inst, 0o755)
 		os.WriteFile(filepath.Join(inst, "lima.yaml"), []byte("portForwards:\n- guestPort: 4000\n  hostPort: 4000\n"), 0o644)
-		if err := WriteOwner(inst, a); err != nil {
+		if err := WriteOwner(inst, ProjectOwner(a)); err != nil {
 			t.Fatal(err)
 		}
 		// An instance vmhook did not create is not read.
 		os.MkdirAll(e.InstanceDir("other"), 0o755)
 		os.WriteFile(filepath.Join(e.InstanceDir("other"), "lima.yaml"), []byte("portForwards:\n- guestPort: 5000\n  hostPort: 5000\n"), 0o644)
-		os.MkdirAll(filepath.Dir(portRegistryPath(e)), 0o755)
+		os.MkdirAll(filepath.Dir(e.portRegistry()), 0o755)
 		return e, filepath.Join(root, "b", ".lima", "config.yaml")
 	}
 	for _, tc := range []struct {
@@ -100,7 +100,7 @@ func TestPortRegistryLost(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, cfgB := setup(t)
-			tc.spoil(portRegistryPath(e))
+			tc.spoil(e.portRegistry())
 			r, err := loadPortRegistry(e)
 			if err != nil {
 				t.Fatal(err)
@@ -131,8 +131,8 @@ func TestPortRegistryLost(t *testing.T) {
 	}
 	t.Run("unsavable", func(t *testing.T) {
 		e, cfgB := setup(t)
-		os.Remove(portRegistryPath(e))
-		os.Mkdir(portRegistryPath(e), 0o755) // rename over it fails, even as root
+		os.Remove(e.portRegistry())
+		os.Mkdir(e.portRegistry(), 0o755) // rename over it fails, even as root
 		r, err := loadPortRegistry(e)
 		if err != nil {
 			t.Fatal(err)

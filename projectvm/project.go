@@ -24,14 +24,7 @@ type Env struct {
 // NewEnv derives the directories from an environment list such as
 // os.Environ().
 func NewEnv(environ []string, host Host) (Env, error) {
-	get := func(k string) string {
-		for i := len(environ) - 1; i >= 0; i-- {
-			if v, ok := strings.CutPrefix(environ[i], k+"="); ok {
-				return v
-			}
-		}
-		return ""
-	}
+	get := func(k string) string { return getenv(environ, k) }
 	e := Env{Home: get("HOME"), Environ: environ, Host: host}
 	if e.Home == "" {
 		return Env{}, errors.New("HOME is not set; set it to your home directory")
@@ -50,35 +43,6 @@ func NewEnv(environ []string, host Host) (Env, error) {
 	}
 	return e, nil
 }
-
-// UserConfig is the path of the user defaults file.
-func (e Env) UserConfig() string { return filepath.Join(e.ConfigHome, "vmhook", "config.yaml") }
-
-// VMDefinition is the path of a named VM's definition.
-func (e Env) VMDefinition(name string) string {
-	return filepath.Join(e.ConfigHome, "vmhook", "vms", name+".yaml")
-}
-
-// LockDir holds vmhook's lock files.
-func (e Env) LockDir() string { return filepath.Join(e.StateHome, "vmhook", "locks") }
-
-// ProjectStateDir holds vmhook's records of one project on this machine (the
-// config it wrote, the user's consent, remembered flags), keyed by the
-// project's real path.
-func (e Env) ProjectStateDir(owner string) string {
-	return filepath.Join(e.StateHome, "vmhook", "projects", hashHex([]byte(owner)))
-}
-
-// TrustStamp is touched whenever the user allows or revokes a project, so
-// `use vm` (which watches it) runs vmhook again.
-func (e Env) TrustStamp() string { return filepath.Join(e.StateHome, "vmhook", "trust-changed") }
-
-// UseCacheDir holds the answers `use vm` reuses while nothing changed. It is
-// vmhook's own directory: a project cannot plant a cache there.
-func (e Env) UseCacheDir() string { return filepath.Join(e.StateHome, "vmhook", "use-vm") }
-
-// InstanceDir is Lima's directory for instance name.
-func (e Env) InstanceDir(name string) string { return filepath.Join(e.LimaHome, name) }
 
 // Project is a directory with its own VM, or a named VM.
 type Project struct {
@@ -102,8 +66,8 @@ type Project struct {
 // vmhook.yaml or .lima/config.yaml.
 func FindProjectDir(dir string) (string, bool) {
 	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
-		for _, marker := range []string{ProjectFile, filepath.Join(".lima", "config.yaml")} {
-			if _, err := os.Stat(filepath.Join(d, marker)); err == nil {
+		for _, marker := range []string{ProjectSettings(d), ProjectConfig(d)} {
+			if _, err := os.Stat(marker); err == nil {
 				return d, true
 			}
 		}
@@ -138,8 +102,8 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 	p := &Project{
 		Dir:          abs,
 		Name:         name,
-		ConfigPath:   filepath.Join(abs, ".lima", "config.yaml"),
-		SettingsPath: filepath.Join(abs, ProjectFile),
+		ConfigPath:   ProjectConfig(abs),
+		SettingsPath: ProjectSettings(abs),
 		StateDir:     e.ProjectStateDir(abs),
 		Host:         e.Host,
 	}
@@ -148,6 +112,7 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 		ProjectFile: p.SettingsPath,
 		Env:         e.Environ,
 		Flags:       flags,
+		Remembered:  filepath.Join(p.StateDir, flagsFile),
 		ProjectDir:  abs,
 		Home:        e.Home,
 	})
@@ -177,14 +142,14 @@ func OpenNamed(e Env, name string, flags Flags) (*Project, error) {
 	p := &Project{
 		Dir:          e.Home,
 		Name:         name,
-		ConfigPath:   filepath.Join(e.StateHome, "vmhook", "vms", name, "lima.yaml"),
+		ConfigPath:   e.namedConfig(name),
 		SettingsPath: def,
-		StateDir:     filepath.Join(e.StateHome, "vmhook", "vms", name),
+		StateDir:     e.namedStateDir(name),
 		Named:        true,
 		Host:         e.Host,
 	}
 	var err error
-	p.Settings, err = LoadSettings(Sources{UserConfig: e.UserConfig(), ProjectFile: def, Named: true, Env: e.Environ, Flags: flags, ProjectDir: filepath.Dir(def), Home: e.Home})
+	p.Settings, err = LoadSettings(Sources{UserConfig: e.UserConfig(), ProjectFile: def, Named: true, Env: e.Environ, Flags: flags, Remembered: filepath.Join(p.StateDir, flagsFile), ProjectDir: filepath.Dir(def), Home: e.Home})
 	if err != nil {
 		return nil, err
 	}
@@ -197,17 +162,16 @@ func OpenNamed(e Env, name string, flags Flags) (*Project, error) {
 }
 
 // Owner is the identity recorded in the instance directory.
-func (p *Project) Owner() string {
+func (p *Project) Owner() Owner {
 	if p.Named {
-		return "vm:" + p.SettingsPath
+		return NamedOwner(p.SettingsPath)
 	}
-	return p.Dir
+	return ProjectOwner(p.Dir)
 }
 
 // WriteResult describes a config (re)generation.
 type WriteResult struct {
-	Result  ConfigResult
-	Mapping map[int]int
+	Result ConfigResult
 }
 
 // WriteConfig renders the project's config when its inputs changed and the
@@ -235,7 +199,7 @@ func (p *Project) WriteConfig(ctx context.Context, e Env) (WriteResult, error) {
 		return WriteResult{}, err
 	}
 	var res WriteResult
-	err = withLock(ctx, filepath.Join(e.LockDir(), "ports.lock"), nil, func() error {
+	err = withLock(ctx, e.portsLock(), nil, func() error {
 		// Re-check under the lock: another process may have just written it.
 		st, err := p.configState(e)
 		if err != nil {
@@ -245,13 +209,13 @@ func (p *Project) WriteConfig(ctx context.Context, e Env) (WriteResult, error) {
 			res.Result = st.result
 			return p.checkConsent(st.needs)
 		}
-		var previous map[int]int
-		if st.ours {
-			previous, _ = PortMapping(p.ConfigPath)
-		}
 		reg, err := loadPortRegistry(e)
 		if err != nil {
 			return err
+		}
+		var previous map[int]int
+		if st.ours {
+			previous = reg.mapping(p.Name, p.ConfigPath)
 		}
 		mapping, err := reg.allocate(p.Name, p.ConfigPath, p.Settings.Ports, previous)
 		if err != nil {
@@ -274,7 +238,7 @@ func (p *Project) WriteConfig(ctx context.Context, e Env) (WriteResult, error) {
 		if err := reg.save(); err != nil {
 			return err
 		}
-		res = WriteResult{Result: ConfigWritten, Mapping: mapping}
+		res = WriteResult{Result: ConfigWritten}
 		return nil
 	})
 	return res, err
@@ -328,7 +292,7 @@ func (p *Project) configState(e Env) (configState, error) {
 // flagsFile remembers the settings flags of the last `use vm` or `config`.
 // It is vmhook's record, outside the project: a committed file must not pick
 // flags.
-func (p *Project) flagsFile() string { return filepath.Join(p.StateDir, "flags.json") }
+func (p *Project) flagsFile() string { return filepath.Join(p.StateDir, flagsFile) }
 
 // SaveFlags remembers flags (removing the record when there are none).
 func SaveFlags(p *Project, f Flags) error {
@@ -349,11 +313,33 @@ func SaveFlags(p *Project, f Flags) error {
 	return writeFileAtomic(path, data, 0o600)
 }
 
-// LoadFlags returns the remembered flags, if any.
-func LoadFlags(p *Project) Flags {
-	var f Flags
-	if data, err := os.ReadFile(p.flagsFile()); err == nil {
-		_ = json.Unmarshal(data, &f)
+// loadFlags returns the flags remembered in path, if any. A record of an
+// earlier version (keys named after the Go fields, ports as a list) is
+// read too.
+func loadFlags(path string) Flags {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Flags{}
+	}
+	var raw map[string]any
+	if json.Unmarshal(data, &raw) != nil {
+		return Flags{}
+	}
+	f := Flags{}
+	for k, v := range raw {
+		k = strings.ToLower(k)
+		switch v := v.(type) {
+		case string:
+			f[k] = v
+		case []any:
+			var vals []string
+			for _, x := range v {
+				if s, ok := x.(string); ok {
+					vals = append(vals, s)
+				}
+			}
+			f[k] = strings.Join(vals, ",")
+		}
 	}
 	return f
 }

@@ -10,15 +10,11 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
-
-// ProjectFile is the committed per-project settings file.
-const ProjectFile = "vmhook.yaml"
 
 // Settings are the resolved settings of one VM, after every layer applied.
 type Settings struct {
@@ -102,15 +98,7 @@ const (
 	kindUser layerKind = iota
 	kindProject
 	kindNamed
-	kindFlags
 )
-
-var fieldsByKind = map[layerKind][]string{
-	kindUser:    {"cpus", "memory", "disk", "image", "ports", "mounts", "sockets", "forwardAgent", "env", "provision", "session", "lima", "allowMounts"},
-	kindProject: {"cpus", "memory", "disk", "image", "ports", "mounts", "sockets", "forwardAgent", "env", "provision", "session", "lima"},
-	kindNamed:   {"cpus", "memory", "disk", "image", "ports", "mounts", "sockets", "forwardAgent", "env", "provision", "session", "lima", "rebuild"},
-	kindFlags:   {"cpus", "memory", "disk", "image", "ports", "session"},
-}
 
 // SettingsError is a bad value or unknown field in a settings source.
 type SettingsError struct {
@@ -172,7 +160,7 @@ func parseLayer(source string, data []byte, kind layerKind) (*parsedLayer, error
 	if root.Kind != yaml.MappingNode {
 		return nil, &SettingsError{Source: source, Line: root.Line, Msg: "must be a mapping of settings (cpus: 4, memory: 4GiB, …)"}
 	}
-	allowed := fieldsByKind[kind]
+	allowed := fieldsOf(kind)
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		if !slices.Contains(allowed, k.Value) {
@@ -305,138 +293,38 @@ func decodeInt(v *yaml.Node) (int, *SettingsError) {
 
 // decodeField decodes the value node v of the top-level field name into l.
 func decodeField(l *layer, name string, v *yaml.Node) error {
-	checkKeys := func(n *yaml.Node, keys ...string) error {
-		items := []*yaml.Node{n}
-		if n.Kind == yaml.SequenceNode {
-			items = n.Content
+	f := settingFieldNamed(name)
+	if f == nil || f.decode == nil {
+		return fmt.Errorf("unknown field")
+	}
+	if f.list && v.Kind == yaml.SequenceNode && len(v.Content) > maxList {
+		return &SettingsError{Msg: fmt.Sprintf("lists %d entries; at most %d are allowed", len(v.Content), maxList)}
+	}
+	return f.decode(l, v)
+}
+
+// checkKeys refuses a key outside keys in the mapping n, or in each
+// mapping of the sequence n.
+func checkKeys(n *yaml.Node, keys ...string) error {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	for idx, it := range items {
+		if it.Kind != yaml.MappingNode {
+			continue
 		}
-		for idx, it := range items {
-			if it.Kind != yaml.MappingNode {
-				continue
-			}
-			for i := 0; i+1 < len(it.Content); i += 2 {
-				if !slices.Contains(keys, it.Content[i].Value) {
-					f := it.Content[i].Value
-					if n.Kind == yaml.SequenceNode {
-						f = fmt.Sprintf("[%d].%s", idx, f)
-					}
-					return &SettingsError{Line: it.Content[i].Line, Field: f, Msg: "unknown field (known: " + strings.Join(keys, ", ") + ")"}
+		for i := 0; i+1 < len(it.Content); i += 2 {
+			if !slices.Contains(keys, it.Content[i].Value) {
+				f := it.Content[i].Value
+				if n.Kind == yaml.SequenceNode {
+					f = fmt.Sprintf("[%d].%s", idx, f)
 				}
+				return &SettingsError{Line: it.Content[i].Line, Field: f, Msg: "unknown field (known: " + strings.Join(keys, ", ") + ")"}
 			}
-		}
-		return nil
-	}
-	switch name {
-	case "ports", "mounts", "sockets", "provision", "allowMounts":
-		if v.Kind == yaml.SequenceNode && len(v.Content) > maxList {
-			return &SettingsError{Msg: fmt.Sprintf("lists %d entries; at most %d are allowed", len(v.Content), maxList)}
 		}
 	}
-	switch name {
-	case "cpus":
-		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
-			return nil // "cpus:" with nothing after it leaves the layer below
-		}
-		n, err := decodeInt(v)
-		if err != nil {
-			return err
-		}
-		l.CPUs = &n
-		return nil
-	case "memory":
-		return decodeScalarString(v, &l.Memory)
-	case "disk":
-		return decodeScalarString(v, &l.Disk)
-	case "image":
-		if err := checkKeys(v, "location", "digest"); err != nil {
-			return err
-		}
-		l.Image = new(Image)
-		if v.Kind == yaml.ScalarNode {
-			l.Image.Location = v.Value
-			return nil
-		}
-		type plain Image
-		return v.Decode((*plain)(l.Image))
-	case "ports":
-		if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
-			l.Ports = new([]int) // "ports:" with nothing after it clears them
-			return nil
-		}
-		if v.Kind != yaml.SequenceNode {
-			return &SettingsError{Msg: fmt.Sprintf("must be a list, got %q", v.Value)}
-		}
-		ports := make([]int, 0, len(v.Content))
-		for i, it := range v.Content {
-			n, err := decodeInt(it)
-			if err != nil {
-				err.Field = fmt.Sprintf("[%d]", i)
-				return err
-			}
-			ports = append(ports, n)
-		}
-		l.Ports = &ports
-		return nil
-	case "mounts":
-		if err := checkKeys(v, "location", "writable"); err != nil {
-			return err
-		}
-		l.Mounts = new([]Mount)
-		if err := v.Decode(l.Mounts); err != nil {
-			return err
-		}
-		for i, m := range *l.Mounts {
-			line := v.Line
-			if v.Kind == yaml.SequenceNode && i < len(v.Content) {
-				line = v.Content[i].Line
-			}
-			switch {
-			case strings.TrimSpace(m.Location) == "":
-				return &SettingsError{Line: line, Field: fmt.Sprintf("[%d]", i), Msg: "location must not be empty"}
-			case filepath.Clean(m.Location) == ".":
-				// It would be mounted over the project, read-only.
-				return &SettingsError{Line: line, Field: fmt.Sprintf("[%d]", i), Msg: fmt.Sprintf("%q is the project directory, which is mounted writable already; list a directory inside it", m.Location)}
-			}
-		}
-		return nil
-	case "sockets":
-		if err := checkKeys(v, "host", "guest", "env"); err != nil {
-			return err
-		}
-		l.Sockets = new([]Socket)
-		return v.Decode(l.Sockets)
-	case "forwardAgent":
-		return v.Decode(&l.ForwardAgent)
-	case "env":
-		return decodeEnv(v, &l.Env)
-	case "provision":
-		if err := checkKeys(v, "mode", "script"); err != nil {
-			return err
-		}
-		l.Provision = new([]Provision)
-		return v.Decode(l.Provision)
-	case "session":
-		return decodeScalarString(v, &l.Session)
-	case "lima":
-		if v.Kind != yaml.MappingNode {
-			return &SettingsError{Msg: "must be a mapping of Lima settings"}
-		}
-		if err := checkLima(v); err != nil {
-			return err
-		}
-		m, err := limaMapping(v)
-		if err != nil {
-			return err
-		}
-		l.Lima = m
-		return nil
-	case "rebuild":
-		return decodeScalarString(v, &l.Rebuild)
-	case "allowMounts":
-		l.AllowMounts = new([]string)
-		return v.Decode(l.AllowMounts)
-	}
-	return fmt.Errorf("unknown field")
+	return nil
 }
 
 // decodeEnv reads a mapping of variables. It walks the nodes itself: the
@@ -500,27 +388,16 @@ type Sources struct {
 	Named bool
 	// Env is the environment, as from os.Environ; only VM_* keys are read.
 	Env []string
-	// Flags is the highest layer, e.g. from `use vm --cpus 8`.
+	// Flags is the highest layer, e.g. from `use vm --cpus 8`; when nil,
+	// the flags remembered in Remembered take its place.
 	Flags Flags
+	// Remembered is the record of the flags of the last `use vm` or
+	// `config` (may not exist).
+	Remembered string
 	// ProjectDir anchors relative paths in the project file.
 	ProjectDir string
 	// Home expands ~ in paths.
 	Home string
-}
-
-// Flags are the settings that can be given on the command line.
-type Flags struct {
-	CPUs    string
-	Memory  string
-	Disk    string
-	Image   string
-	Ports   []string
-	Session string
-}
-
-// Empty reports whether no flag is set.
-func (f Flags) Empty() bool {
-	return f.CPUs == "" && f.Memory == "" && f.Disk == "" && f.Image == "" && len(f.Ports) == 0 && f.Session == ""
 }
 
 // LoadSettings applies every layer in order and validates the result.
@@ -575,7 +452,11 @@ func LoadSettings(src Sources) (Settings, error) {
 		return Settings{}, err
 	}
 	layers = append(layers, envLayer...)
-	flagLayer, err := flagsLayer(src.Flags, src.Home)
+	flags := src.Flags
+	if flags == nil && src.Remembered != "" {
+		flags = loadFlags(src.Remembered)
+	}
+	flagLayer, err := flagsLayer(flags, src.Home)
 	if err != nil {
 		return Settings{}, err
 	}
@@ -608,139 +489,23 @@ func readLimited(path string, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// apply validates the fields set in pl and lays them over s.
+// badFunc makes the error of a bad value of field.
+type badFunc func(field, format string, args ...any) error
+
+// apply validates the fields set in pl and lays them over s, field by field
+// in the table's order.
 func (s *Settings) apply(pl *parsedLayer) error {
 	bad := func(field, format string, args ...any) error {
 		top, _, _ := strings.Cut(field, "[")
 		return &SettingsError{Source: pl.source, Line: pl.lines[top], Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
-	l := pl.layer
-	if l.CPUs != nil {
-		if *l.CPUs < 1 || *l.CPUs > 512 {
-			return bad("cpus", "must be a whole number from 1 to 512, got %d", *l.CPUs)
+	for _, f := range settingFields {
+		if f.apply == nil {
+			continue
 		}
-		s.CPUs = *l.CPUs
-	}
-	if l.Memory != nil {
-		v, err := normalizeSize(*l.Memory)
-		if err != nil {
-			return bad("memory", "%v", err)
+		if err := f.apply(s, &pl.layer, bad, pl.home); err != nil {
+			return err
 		}
-		s.Memory = v
-	}
-	if l.Disk != nil {
-		v, err := normalizeSize(*l.Disk)
-		if err != nil {
-			return bad("disk", "%v", err)
-		}
-		s.Disk = v
-	}
-	if l.Image != nil {
-		if strings.TrimSpace(l.Image.Location) == "" {
-			return bad("image", "location must not be empty")
-		}
-		if l.Image.Digest != "" && !digestRE.MatchString(l.Image.Digest) {
-			return bad("image", "digest %q must look like sha256:<hex> (64 hex digits; sha512: 128)", l.Image.Digest)
-		}
-		s.Image = *l.Image
-	}
-	if l.Ports != nil {
-		if n := len(*l.Ports); n > maxList {
-			return bad("ports", "lists %d entries; at most %d are allowed", n, maxList)
-		}
-		seen := map[int]bool{}
-		for i, p := range *l.Ports {
-			if p < 1 || p > 65535 {
-				return bad(fmt.Sprintf("ports[%d]", i), "%d is not a port number (1-65535)", p)
-			}
-			if p == 22 {
-				return bad(fmt.Sprintf("ports[%d]", i), "22 is the guest's ssh port, which Lima does not forward")
-			}
-			if seen[p] {
-				return bad("ports", "port %d is listed twice", p)
-			}
-			seen[p] = true
-		}
-		s.Ports = slices.Clone(*l.Ports)
-	}
-	if l.Mounts != nil {
-		for i, m := range *l.Mounts {
-			if m.Location == "" {
-				return bad(fmt.Sprintf("mounts[%d]", i), "location must not be empty")
-			}
-			if isSSHDir(pl.home, m.Location) {
-				return bad(fmt.Sprintf("mounts[%d]", i), "%q would expose your ssh keys; use forwardAgent: true instead", m.Location)
-			}
-		}
-		s.Mounts = slices.Clone(*l.Mounts)
-	}
-	if l.Sockets != nil {
-		for i, so := range *l.Sockets {
-			if so.Host == "" || so.Guest == "" {
-				return bad(fmt.Sprintf("sockets[%d]", i), "needs both host and guest")
-			}
-			if so.Env != "" && !envName.MatchString(so.Env) {
-				return bad(fmt.Sprintf("sockets[%d]", i), "env %q is not a variable name", so.Env)
-			}
-			if !filepath.IsAbs(so.Guest) && strings.Contains(so.Guest, "/") {
-				return bad(fmt.Sprintf("sockets[%d]", i), "guest %q must be a file name (placed under /run/user/UID/) or an absolute path", so.Guest)
-			}
-		}
-		s.Sockets = slices.Clone(*l.Sockets)
-	}
-	if l.ForwardAgent != nil {
-		s.ForwardAgent = *l.ForwardAgent
-	}
-	if l.Env != nil {
-		keys := make([]string, 0, len(l.Env))
-		for k := range l.Env {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if !envName.MatchString(k) {
-				return bad("env", "%q is not a variable name", k)
-			}
-			if k == "SYSINIT_IN_VM" {
-				return bad("env", "SYSINIT_IN_VM is set by vmhook and cannot be overridden")
-			}
-			s.Env[k] = l.Env[k]
-		}
-	}
-	if l.Provision != nil {
-		for i, p := range *l.Provision {
-			switch p.Mode {
-			case "", "system", "user", "boot", "dependency":
-			default:
-				return bad(fmt.Sprintf("provision[%d]", i), "mode %q must be system, user, boot or dependency", p.Mode)
-			}
-			if strings.TrimSpace(p.Script) == "" {
-				return bad(fmt.Sprintf("provision[%d]", i), "script must not be empty")
-			}
-		}
-		s.Provision = slices.Clone(*l.Provision)
-		for i := range s.Provision {
-			if s.Provision[i].Mode == "" {
-				s.Provision[i].Mode = "system"
-			}
-		}
-	}
-	if l.Session != nil {
-		switch *l.Session {
-		case "", "none", "tmux", "zellij":
-			s.Session = strings.TrimPrefix(*l.Session, "none")
-		default:
-			return bad("session", "%q must be tmux, zellij or none", *l.Session)
-		}
-	}
-	if l.Lima != nil {
-		if s.Lima == nil {
-			s.Lima = map[string]any{}
-		}
-		deepMerge(s.Lima, l.Lima)
-	}
-	if l.Rebuild != nil {
-		s.Rebuild = *l.Rebuild
 	}
 	return nil
 }
@@ -855,47 +620,7 @@ func expandHome(home, p string) string {
 	return p
 }
 
-// envLayer reads VM_CPUS, VM_MEMORY, VM_DISK, VM_PORTS and VM_IMAGE.
-func envLayer(env []string, home string) ([]*parsedLayer, error) {
-	get := func(k string) (string, bool) {
-		for i := len(env) - 1; i >= 0; i-- {
-			if v, ok := strings.CutPrefix(env[i], k+"="); ok {
-				return v, true
-			}
-		}
-		return "", false
-	}
-	var out []*parsedLayer
-	add := func(key string, set func(l *layer, v string) error) error {
-		v, ok := get(key)
-		if !ok || v == "" {
-			return nil
-		}
-		pl := &parsedLayer{source: "environment " + key, lines: map[string]int{}, home: home}
-		if err := set(&pl.layer, v); err != nil {
-			return &SettingsError{Source: pl.source, Msg: err.Error()}
-		}
-		out = append(out, pl)
-		return nil
-	}
-	for _, f := range []struct {
-		key string
-		set func(l *layer, v string) error
-	}{
-		{"VM_CPUS", setCPUs},
-		{"VM_MEMORY", func(l *layer, v string) error { l.Memory = &v; return nil }},
-		{"VM_DISK", func(l *layer, v string) error { l.Disk = &v; return nil }},
-		{"VM_PORTS", func(l *layer, v string) error { return setPorts(l, strings.Split(v, ",")) }},
-		{"VM_IMAGE", func(l *layer, v string) error { l.Image = &Image{Location: expandHome(home, v)}; return nil }},
-	} {
-		if err := add(f.key, f.set); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-func setCPUs(l *layer, v string) error {
+func setCPUs(l *layer, v, _ string) error {
 	n, err := strconv.Atoi(strings.TrimSpace(v))
 	if err != nil {
 		return fmt.Errorf("cpus: %q is not a whole number", v)
@@ -921,45 +646,6 @@ func setPorts(l *layer, vals []string) error {
 	}
 	l.Ports = &ports
 	return nil
-}
-
-// flagsLayer turns command-line flags into the highest layer.
-func flagsLayer(f Flags, home string) ([]*parsedLayer, error) {
-	if f.Empty() {
-		return nil, nil
-	}
-	var out []*parsedLayer
-	add := func(name string, set func(l *layer) error) error {
-		pl := &parsedLayer{source: "flag --" + name, lines: map[string]int{}, home: home}
-		if err := set(&pl.layer); err != nil {
-			return &SettingsError{Source: pl.source, Msg: err.Error()}
-		}
-		out = append(out, pl)
-		return nil
-	}
-	var err error
-	if f.CPUs != "" {
-		err = errors.Join(err, add("cpus", func(l *layer) error { return setCPUs(l, f.CPUs) }))
-	}
-	if f.Memory != "" && err == nil {
-		err = add("memory", func(l *layer) error { l.Memory = &f.Memory; return nil })
-	}
-	if f.Disk != "" && err == nil {
-		err = add("disk", func(l *layer) error { l.Disk = &f.Disk; return nil })
-	}
-	if f.Image != "" && err == nil {
-		err = add("image", func(l *layer) error { l.Image = &Image{Location: expandHome(home, f.Image)}; return nil })
-	}
-	if len(f.Ports) > 0 && err == nil {
-		err = add("port", func(l *layer) error { return setPorts(l, f.Ports) })
-	}
-	if f.Session != "" && err == nil {
-		err = add("session", func(l *layer) error { l.Session = &f.Session; return nil })
-	}
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 var sizeRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(IB|B)?\s*$`)

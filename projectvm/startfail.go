@@ -5,16 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
 )
-
-// hostAgentLog is where Lima's host agent logs, one JSON object per line
-// (v1 and v2 alike), including at debug level what QEMU printed on stderr.
-const hostAgentLog = "ha.stderr.log"
 
 // StartError is a failed `limactl start` with its cause. limactl itself only
 // reports that the host agent exited ("exiting, status=… (hint: see
@@ -42,7 +37,7 @@ func (m *Manager) runStart(ctx context.Context, name string) error {
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
-	log := filepath.Join(m.Env.InstanceDir(name), hostAgentLog)
+	log := m.Env.instanceFile(name, hostAgentLog)
 	if cause := StartCause(log, began); cause != "" {
 		return &StartError{Name: name, Cause: cause, Log: log, Err: err}
 	}

@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
-
-	"github.com/tidwall/gjson"
 )
 
 // State is a VM's lifecycle state.
@@ -27,21 +25,14 @@ const (
 	Starting State = "Starting"
 )
 
-// driverPidFiles are the VM process pid files Lima's drivers write.
-var driverPidFiles = []struct{ file, cmd string }{
-	{"qemu.pid", "qemu"},
-	{"vz.pid", ""},
-	{"krunkit.pid", "krunkit"},
-}
-
 // InstanceState reads a VM's state from its instance directory, without
 // running limactl: no lima.yaml means Absent; a live host agent and a live
 // driver process mean Running; neither means Stopped; one of them, Broken.
 func InstanceState(instDir string) State {
-	if _, err := os.Stat(filepath.Join(instDir, "lima.yaml")); err != nil {
+	if _, err := os.Stat(filepath.Join(instDir, limaYAML)); err != nil {
 		return Absent
 	}
-	ha := pidAlive(filepath.Join(instDir, "ha.pid"), "hostagent")
+	ha := pidAlive(filepath.Join(instDir, hostAgentPid), "hostagent")
 	drv := false
 	for _, d := range driverPidFiles {
 		if pidAlive(filepath.Join(instDir, d.file), d.cmd) {
@@ -95,38 +86,4 @@ func pidAlive(pidFile, want string) bool {
 		return true
 	}
 	return bytes.Contains(cmdline, []byte(want))
-}
-
-// ListEntry is one instance as `limactl list --json` reports it.
-type ListEntry struct {
-	Name   string
-	Status string
-	Dir    string
-	VMType string
-	Arch   string
-}
-
-// ParseList parses `limactl list --json` output: one JSON object per line
-// (Lima's format), or a JSON array (accepted for robustness).
-func ParseList(out []byte) []ListEntry {
-	var entries []ListEntry
-	add := func(v gjson.Result) {
-		if !v.IsObject() {
-			return
-		}
-		entries = append(entries, ListEntry{
-			Name:   v.Get("name").String(),
-			Status: v.Get("status").String(),
-			Dir:    v.Get("dir").String(),
-			VMType: v.Get("vmType").String(),
-			Arch:   v.Get("arch").String(),
-		})
-	}
-	trimmed := bytes.TrimSpace(out)
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		gjson.ParseBytes(trimmed).ForEach(func(_, v gjson.Result) bool { add(v); return true })
-		return entries
-	}
-	gjson.ForEachLine(string(out), func(line gjson.Result) bool { add(line); return true })
-	return entries
 }

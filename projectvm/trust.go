@@ -115,7 +115,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 	hostPath := func(p string) string {
 		p = expandHome(c.home, p)
 		if !filepath.IsAbs(p) && c.dir != "" {
-			p = filepath.Join(c.dir, ".lima", p)
+			p = filepath.Join(filepath.Dir(ProjectConfig(c.dir)), p)
 		}
 		return realPath(p)
 	}
@@ -393,7 +393,7 @@ func quoteArg(s string) string {
 // allowRecord is the user's consent for one project: the lines they allowed
 // and their hash.
 type allowRecord struct {
-	Project string    `json:"project"`
+	Project Owner     `json:"project"`
 	Hash    string    `json:"hash"`
 	Items   []string  `json:"items"`
 	Time    time.Time `json:"time"`
@@ -402,7 +402,7 @@ type allowRecord struct {
 // writtenRecord remembers the config vmhook last wrote for a project, so a
 // config it did not write on this machine is never taken for its own.
 type writtenRecord struct {
-	Project string `json:"project"`
+	Project Owner `json:"project"`
 	// Output is the SHA-256 of the whole file as written.
 	Output string `json:"output"`
 	// User is the SHA-256 of the user config the file was judged against.
@@ -411,8 +411,8 @@ type writtenRecord struct {
 	Needs []string `json:"needs"`
 }
 
-func (p *Project) allowPath() string   { return filepath.Join(p.StateDir, "allowed.json") }
-func (p *Project) writtenPath() string { return filepath.Join(p.StateDir, "written.json") }
+func (p *Project) allowPath() string   { return filepath.Join(p.StateDir, allowedFile) }
+func (p *Project) writtenPath() string { return filepath.Join(p.StateDir, writtenFile) }
 
 // readJSON reads a record of vmhook's own; a missing or unreadable one reads
 // as empty, which only ever means "ask again".

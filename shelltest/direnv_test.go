@@ -308,3 +308,52 @@ func touchNow(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestUseVMSeesNameTaken: after another directory with the same basename
+// takes the VM name (its VM is created), the next load of `use vm` exports
+// the hashed name that `vmhook name` gives, not the name in its cache.
+func TestUseVMSeesNameTaken(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.allow()
+	load := func() string {
+		changes, stderr := w.export(w.env)
+		v := changes["VMHOOK_VM"]
+		if v == nil {
+			t.Fatalf("VMHOOK_VM unset\n%s", stderr)
+		}
+		return *v
+	}
+
+	// test that the project first gets its base name, and keeps it while
+	// nothing changed
+	if got := load(); got != w.vm {
+		t.Fatalf("VMHOOK_VM = %q, want %q", got, w.vm)
+	}
+	if got := load(); got != w.vm {
+		t.Fatalf("VMHOOK_VM = %q from the cache, want %q", got, w.vm)
+	}
+
+	// test that once another directory's VM holds the name, use vm exports
+	// what vmhook name says
+	other := filepath.Join(w.root, "q", filepath.Base(w.project))
+	w.write(filepath.Join(other, "vmhook.yaml"), "cpus: 1\n")
+	if _, stderr, err := w.runIn(other, nil, vmhookBin, "up"); err != nil {
+		t.Fatalf("vmhook up in the other directory: %v\n%s", err, stderr)
+	}
+	name, stderr, err := w.runIn(w.project, nil, vmhookBin, "name")
+	if err != nil {
+		t.Fatalf("vmhook name: %v\n%s", err, stderr)
+	}
+	name = strings.TrimSpace(name)
+	if name == w.vm || !strings.HasPrefix(name, w.vm+"-") {
+		t.Fatalf("vmhook name = %q, want %s-<hash>", name, w.vm)
+	}
+	if got := load(); got != name {
+		t.Errorf("VMHOOK_VM = %q after %q was taken, want %q as vmhook name says", got, w.vm, name)
+	}
+	if got := load(); got != name {
+		t.Errorf("VMHOOK_VM = %q from the cache, want %q", got, name)
+	}
+	killDaemons(filepath.Join(w.root, "l"))
+}

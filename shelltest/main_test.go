@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vmhook/vmhook/internal/testkit"
 )
 
 // Binaries built once for the whole test run.
@@ -126,22 +128,17 @@ func newWorld(t *testing.T, extra ...string) *world {
 	})
 	w.project = filepath.Join(root, "p", "myapp")
 	w.vm = "myapp-dev"
-	w.env = []string{
-		"HOME=" + w.home,
-		"USER=" + os.Getenv("USER"),
+	w.env = append(testkit.UserEnv(w.home),
+		"USER="+os.Getenv("USER"),
 		"LANG=C.UTF-8",
-		"XDG_CONFIG_HOME=" + filepath.Join(w.home, ".config"),
-		"XDG_DATA_HOME=" + filepath.Join(w.home, ".local", "share"),
-		"XDG_STATE_HOME=" + filepath.Join(w.home, ".local", "state"),
-		"XDG_CACHE_HOME=" + filepath.Join(w.home, ".cache"),
-		"LIMA_HOME=" + filepath.Join(root, "l"),
+		"LIMA_HOME="+filepath.Join(root, "l"),
 		// The fake first; vmhook itself is deliberately not on PATH, so
 		// only the quoted path in the hook and the extension can find it.
-		"PATH=" + fakeDir + ":/usr/local/bin:/usr/bin:/bin",
-		"FAKE_LIMACTL_LOG=" + w.log,
-		"VMHOOK_TEST_BIN=" + vmhookBin,
+		"PATH="+fakeDir+":/usr/local/bin:/usr/bin:/bin",
+		"FAKE_LIMACTL_LOG="+w.log,
+		"VMHOOK_TEST_BIN="+vmhookBin,
 		"NO_COLOR=1",
-	}
+	)
 	w.env = mergeEnv(w.env, extra)
 	for _, d := range []string{w.project, filepath.Join(w.home, ".config", "direnv", "lib")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -157,22 +154,7 @@ func newWorld(t *testing.T, extra ...string) *world {
 	return w
 }
 
-func mergeEnv(env, extra []string) []string {
-	out := append([]string(nil), env...)
-	for _, kv := range extra {
-		k, _, _ := strings.Cut(kv, "=")
-		replaced := false
-		for i, e := range out {
-			if strings.HasPrefix(e, k+"=") {
-				out[i], replaced = kv, true
-			}
-		}
-		if !replaced {
-			out = append(out, kv)
-		}
-	}
-	return out
-}
+func mergeEnv(env, extra []string) []string { return testkit.Merge(env, extra) }
 
 func (w *world) write(path, content string) {
 	w.t.Helper()

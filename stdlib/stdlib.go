@@ -6,6 +6,8 @@ package stdlib
 import (
 	_ "embed"
 	"strings"
+
+	"github.com/vmhook/vmhook/internal/shellquote"
 )
 
 //go:embed stdlib.sh
@@ -19,8 +21,6 @@ const placeholder = "'@VMHOOK_BIN@'"
 // selfPath unless $VMHOOK_BIN names another, and falls back to vmhook on PATH
 // when selfPath is gone.
 func Render(selfPath string) string {
-	// direnv evaluates extensions with bash, so bash quoting: nothing is
-	// special inside single quotes, and a quote is closed, escaped, reopened.
-	quoted := "'" + strings.ReplaceAll(selfPath, "'", `'\''`) + "'"
-	return strings.ReplaceAll(script, placeholder, quoted)
+	// direnv evaluates extensions with bash.
+	return strings.ReplaceAll(script, placeholder, shellquote.POSIX(selfPath))
 }

@@ -31,7 +31,7 @@
 #   use vm --cpus 8 --memory 8GiB --port 5173
 #
 use_vm() {
-  local bin exports key cache user_config state status
+  local bin exports key cache user_config state status _vmhook_deps=()
   user_config=${XDG_CONFIG_HOME:-$HOME/.config}/vmhook/config.yaml
   state=${XDG_STATE_HOME:-$HOME/.local/state}/vmhook
   # Watched first, so that fixing a broken vmhook.yaml reloads too; vmhook
@@ -39,14 +39,14 @@ use_vm() {
   watch_file "$PWD/vmhook.yaml" "$user_config" "$state/trust-changed"
   _vmhook_bin || return 1
   bin=$REPLY
-  # Everything vmhook's answer depends on besides the files checked below.
-  printf -v key '%q ' v1 "$bin" "$PWD" "${HOME-}" "${LIMA_HOME-}" "${XDG_CONFIG_HOME-}" \
-    "${XDG_STATE_HOME-}" "${VM_CPUS-}" "${VM_MEMORY-}" "${VM_DISK-}" "${VM_PORTS-}" "${VM_IMAGE-}" "$@"
+  # What only this shell knows of the question: which vmhook, where, with
+  # which flags. vmhook's answer lists everything else it depends on.
+  printf -v key '%q ' v2 "$bin" "$PWD" "$@"
   # The last answer lives in vmhook's state directory, one file per
   # directory, never in the project: a file there may come from anyone.
   _vmhook_cache_path "$state"
   cache=$REPLY
-  if ! _vmhook_cached "$cache" "$key" "$user_config" "$bin" "$state/trust-changed"; then
+  if ! _vmhook_cached "$cache" "$key" "$bin"; then
     # Written so that set -e, which an .envrc may turn on, keeps the status.
     if exports=$("$bin" use "$@"); then status=0; else status=$?; fi
     if ((status != 0)); then
@@ -58,7 +58,7 @@ use_vm() {
     eval "$exports"
     # One write, read back only while nothing it depends on has changed.
     if [[ -n $cache ]]; then
-      printf '# %s\n%s\n' "$key" "$exports" >"$cache" 2>/dev/null || true
+      _vmhook_save "$cache" "$key" "$exports"
     fi
   fi
   if [[ -n ${VMHOOK_PROJECT-} && $VMHOOK_PROJECT != "$PWD" ]]; then
@@ -71,10 +71,11 @@ use_vm() {
 #
 # Sets REPLY to the file holding the last answer of `vmhook use` for $PWD,
 # in vmhook's state directory (vmhook use creates the use-vm directory): the
-# path with % and / escaped. REPLY is empty when the name would be too long
-# for a file name; then vmhook runs every time. Builtins only.
+# path with % and / escaped. REPLY is empty when the name is longer than 240
+# bytes; then vmhook runs every time. Builtins only; vmhook computes the
+# same path (Env.UseCache).
 _vmhook_cache_path() {
-  local name=${PWD//\%/%25}
+  local LC_ALL=C name=${PWD//\%/%25}
   name=${name//\//%2F}
   REPLY=
   if ((${#name} <= 240)); then
@@ -82,24 +83,56 @@ _vmhook_cache_path() {
   fi
 }
 
-# Usage: _vmhook_cached CACHE KEY USER_CONFIG BIN TRUST_STAMP
+# Usage: _vmhook_save CACHE KEY ANSWER
 #
-# Loads the exports of the last `vmhook use` from CACHE when it was made with
-# the same KEY and none of vmhook.yaml, the user defaults, the generated
-# config, the vmhook binary and the record of the last `vmhook allow` or
-# `deny` is newer: then vmhook would change nothing and print the same, and
-# the .envrc load spawns no process for it. Builtins only.
+# Writes the answer of `vmhook use` to CACHE as a script that loads its
+# exports only for the same KEY and while nothing the answer depends on
+# changed: the answer's first line lists that (_vmhook_deps, see UseDeps in
+# vmhook's source), _vmhook_fresh compares it. An answer without that line
+# is not kept.
+_vmhook_save() {
+  local deps=${3%%$'\n'*} rest=${3#*$'\n'}
+  [[ $deps == "_vmhook_deps=("* ]] || return 0
+  # shellcheck disable=SC2016 # $1 and $2 are the cache's, when it is loaded
+  printf '[[ ${2-} == %q ]] || return 1\n%s\n_vmhook_fresh "$1" || return 1\n%s\n' \
+    "$2" "$deps" "$rest" >"$1" 2>/dev/null || true
+}
+
+# Usage: _vmhook_cached CACHE KEY BIN
+#
+# Loads the exports of the last `vmhook use` from CACHE (see _vmhook_save)
+# when it was made with the same KEY by a BIN not newer than it, and nothing
+# its answer depends on changed. Then vmhook would change nothing and print
+# the same, and the .envrc load spawns no process for it. One read of the
+# file, builtins only.
 _vmhook_cached() {
-  local first
-  [[ -n $1 && -f $1 && -f $PWD/.lima/config.yaml ]] || return 1
-  # "Not newer than the cache": file times are coarse (a few ms), so the
-  # config vmhook just wrote often has the cache's very mtime.
-  [[ ! $PWD/vmhook.yaml -nt $1 && ! $3 -nt $1 && ! $PWD/.lima/config.yaml -nt $1 && ! $4 -nt $1 && ! $5 -nt $1 ]] || return 1
-  IFS= read -r first <"$1" || return 1
-  [[ $first == "# $2" ]] || return 1
+  [[ -n $1 && -f $1 && ! $3 -nt $1 ]] || return 1
   # The cache is vmhook's own file, outside the project.
   # shellcheck disable=SC1090
-  source "$1"
+  source "$1" "$1" "$2" 2>/dev/null
+}
+
+# Usage: _vmhook_fresh CACHE
+#
+# Succeeds when every entry of _vmhook_deps still holds, compared with
+# CACHE's time: +PATH exists and is not newer ("not newer": file times are
+# coarse, so the config vmhook just wrote often has the cache's very mtime),
+# -PATH does not exist, =PATH exists, $NAME=VALUE is the variable's value.
+_vmhook_fresh() {
+  local dep name
+  for dep in "${_vmhook_deps[@]}"; do
+    case $dep in
+    +*) [[ -e ${dep:1} && ! ${dep:1} -nt $1 ]] || return 1 ;;
+    -*) [[ ! -e ${dep:1} && ! -L ${dep:1} ]] || return 1 ;;
+    =*) [[ -e ${dep:1} ]] || return 1 ;;
+    \$*)
+      name=${dep%%=*}
+      name=${name:1}
+      [[ ${!name-} == "${dep#*=}" ]] || return 1
+      ;;
+    *) return 1 ;;
+    esac
+  done
 }
 
 # Usage: _vmhook_bin

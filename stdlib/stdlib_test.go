@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vmhook/vmhook/internal/testkit"
 )
 
 // TestRenderPicksBinary sources the rendered extension in bash and checks
@@ -95,7 +97,7 @@ func TestUseVMTrustsNoProjectCache(t *testing.T) {
 		}
 	}
 	// A vmhook that counts its runs and answers as vmhook use does.
-	write(bin, "#!/bin/sh\necho run >>'"+runs+"'\nmkdir -p \"$XDG_STATE_HOME/vmhook/use-vm\"\necho \"export VMHOOK_VM='myapp-dev'\"\n", 0o755)
+	write(bin, "#!/bin/sh\necho run >>'"+runs+"'\nmkdir -p \"$XDG_STATE_HOME/vmhook/use-vm\"\necho \"_vmhook_deps=()\"\necho \"export VMHOOK_VM='myapp-dev'\"\n", 0o755)
 	write(filepath.Join(project, "vmhook.yaml"), "cpus: 2\n", 0o644)
 	write(filepath.Join(project, ".lima", "config.yaml"), "# committed\n", 0o644)
 	lib := filepath.Join(root, "vmhook.sh")
@@ -105,9 +107,8 @@ func TestUseVMTrustsNoProjectCache(t *testing.T) {
 	script := `log_status() { :; }; log_error() { echo "error: $*" >&2; }; watch_file() { :; }
 source "$1"
 cd "$2"
-printf -v key '%q ' v1 "$VMHOOK_BIN" "$PWD" "${HOME-}" "${LIMA_HOME-}" "${XDG_CONFIG_HOME-}" \
-  "${XDG_STATE_HOME-}" "${VM_CPUS-}" "${VM_MEMORY-}" "${VM_DISK-}" "${VM_PORTS-}" "${VM_IMAGE-}"
-printf '# %s\ntouch PWNED\nexport VMHOOK_VM=forged\n' "$key" >.lima/use-vm.cache
+printf -v key '%q ' v2 "$VMHOOK_BIN" "$PWD"
+printf '# %s\n_vmhook_deps=()\ntouch PWNED\nexport VMHOOK_VM=forged\n' "$key" >.lima/use-vm.cache
 use_vm
 echo "1:$VMHOOK_VM"
 unset VMHOOK_VM
@@ -115,7 +116,7 @@ use_vm
 echo "2:$VMHOOK_VM"
 `
 	cmd := exec.Command(bash, "--noprofile", "--norc", "-c", script, "bash", lib, project)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "VMHOOK_BIN=" + bin, "XDG_STATE_HOME=" + filepath.Join(home, ".local", "state")}
+	cmd.Env = append(testkit.UserEnv(home), "PATH=/usr/bin:/bin", "VMHOOK_BIN="+bin)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -124,24 +124,34 @@ var projectFlags = []cli.Flag{
 	&cli.StringFlag{Name: "vm", Usage: "a named VM defined in ~/.config/vmhook/vms/`NAME`.yaml"},
 }
 
-var settingsFlags = []cli.Flag{
-	&cli.StringFlag{Name: "cpus", Usage: "virtual CPUs"},
-	&cli.StringFlag{Name: "memory", Usage: "memory, e.g. 8GiB"},
-	&cli.StringFlag{Name: "disk", Usage: "disk size, e.g. 100GiB"},
-	&cli.StringFlag{Name: "image", Usage: "guest image path or URL"},
-	&cli.StringSliceFlag{Name: "port", Usage: "guest port to forward (repeat, or comma list)"},
-	&cli.StringFlag{Name: "session", Usage: "attach to a tmux or zellij session"},
-}
-
-func flagsFrom(c *cli.Context) projectvm.Flags {
-	return projectvm.Flags{
-		CPUs:    c.String("cpus"),
-		Memory:  c.String("memory"),
-		Disk:    c.String("disk"),
-		Image:   c.String("image"),
-		Ports:   c.StringSlice("port"),
-		Session: c.String("session"),
+// settingsFlags are the settings flags of `use vm`, config and up, from
+// the settings table.
+var settingsFlags = func() []cli.Flag {
+	var out []cli.Flag
+	for _, f := range projectvm.SettingsFlags() {
+		if f.Repeat {
+			out = append(out, &cli.StringSliceFlag{Name: f.Name, Usage: f.Usage})
+		} else {
+			out = append(out, &cli.StringFlag{Name: f.Name, Usage: f.Usage})
+		}
 	}
+	return out
+}()
+
+// flagsFrom reads the settings flags given to a command.
+func flagsFrom(c *cli.Context) projectvm.Flags {
+	out := projectvm.Flags{}
+	for _, f := range projectvm.SettingsFlags() {
+		if !c.IsSet(f.Name) {
+			continue
+		}
+		if f.Repeat {
+			out[f.Field] = strings.Join(c.StringSlice(f.Name), ",")
+		} else {
+			out[f.Field] = c.String(f.Name)
+		}
+	}
+	return out
 }
 
 func newApp(r *rt) *cli.App {
@@ -170,22 +180,6 @@ func newApp(r *rt) *cli.App {
 	return app
 }
 
-func commands(r *rt) []*cli.Command {
-	var cmds []*cli.Command
-	for _, f := range commandSets {
-		cmds = append(cmds, f(r)...)
-	}
-	return cmds
-}
-
-// commandSets are registered by the files that define commands.
-var commandSets []func(r *rt) []*cli.Command
-
-func register(f func(r *rt) []*cli.Command) bool {
-	commandSets = append(commandSets, f)
-	return true
-}
-
 // openProject resolves the project a command acts on: --vm NAME, --project
 // DIR, the directory found by walking up from the current one, or
 // $VMHOOK_PROJECT exported by `use vm`.
@@ -193,8 +187,8 @@ func (r *rt) openProject(c *cli.Context, env projectvm.Env, flags projectvm.Flag
 	if name := c.String("vm"); name != "" {
 		if _, err := os.Stat(env.VMDefinition(name)); err != nil {
 			// A project VM may be named too: follow its owner record.
-			if owner, _ := projectvm.ReadOwner(env.InstanceDir(name)); owner != "" && !strings.HasPrefix(owner, "vm:") {
-				p, err := projectvm.OpenProject(env, owner, flags)
+			if owner, _ := projectvm.ReadOwner(env.InstanceDir(name)); owner.Dir != "" {
+				p, err := projectvm.OpenProject(env, owner.Dir, flags)
 				if err != nil {
 					return nil, err
 				}
@@ -238,6 +232,9 @@ func (r *rt) prepare(c *cli.Context, flags projectvm.Flags, persist bool) (proje
 	if err != nil {
 		return env, nil, err
 	}
+	if !persist && flags.Empty() {
+		flags = nil // the remembered ones
+	}
 	p, err := r.openProject(c, env, flags)
 	if err != nil {
 		return env, nil, err
@@ -245,12 +242,6 @@ func (r *rt) prepare(c *cli.Context, flags projectvm.Flags, persist bool) (proje
 	if persist {
 		if err := projectvm.SaveFlags(p, flags); err != nil {
 			return env, nil, err
-		}
-	} else if flags.Empty() {
-		if stored := projectvm.LoadFlags(p); !stored.Empty() {
-			if p, err = reopen(env, p, stored); err != nil {
-				return env, nil, err
-			}
 		}
 	}
 	res, err := p.WriteConfig(c.Context, env)
@@ -280,13 +271,6 @@ const exitConsent = 3
 // consentOptional are the commands that work while a project waits for
 // consent: they neither use its config nor start its VM.
 var consentOptional = []string{"status", "stop", "destroy"}
-
-func reopen(env projectvm.Env, p *projectvm.Project, flags projectvm.Flags) (*projectvm.Project, error) {
-	if p.Named {
-		return projectvm.OpenNamed(env, p.Name, flags)
-	}
-	return projectvm.OpenProject(env, p.Dir, flags)
-}
 
 // managed opens the project as prepare does, with a Manager for its VM.
 func (r *rt) managed(c *cli.Context, flags projectvm.Flags) (*projectvm.Manager, *projectvm.Project, error) {

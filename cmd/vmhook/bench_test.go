@@ -43,7 +43,7 @@ func runningProject(b *testing.B, limaHome string) (dir string, env []string) {
 	os.MkdirAll(inst, 0o755)
 	data, _ := os.ReadFile(p.ConfigPath)
 	os.WriteFile(filepath.Join(inst, "lima.yaml"), data, 0o644)
-	projectvm.WriteOwner(inst, dir)
+	projectvm.WriteOwner(inst, projectvm.ProjectOwner(dir))
 	for file, argv0 := range map[string]string{"ha.pid": "limactl hostagent", "qemu.pid": "qemu-system-x86_64"} {
 		cmd := &exec.Cmd{Path: "/bin/sleep", Args: []string{argv0, "600"}}
 		if err := cmd.Start(); err != nil {

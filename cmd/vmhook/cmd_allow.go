@@ -8,8 +8,6 @@ import (
 	"github.com/vmhook/vmhook/projectvm"
 )
 
-var _ = register(allowCommands)
-
 // openForConsent opens the project as the commands that use its config do,
 // with the flags `use vm` last remembered, so what is allowed is exactly
 // what `use vm` and `up` will ask for.
@@ -18,14 +16,10 @@ func (r *rt) openForConsent(c *cli.Context) (projectvm.Env, *projectvm.Project, 
 	if err != nil {
 		return env, nil, err
 	}
-	p, err := r.openProject(c, env, projectvm.Flags{})
+	// nil: with the flags remembered from `use vm`.
+	p, err := r.openProject(c, env, nil)
 	if err != nil {
 		return env, nil, err
-	}
-	if stored := projectvm.LoadFlags(p); !stored.Empty() {
-		if p, err = reopen(env, p, stored); err != nil {
-			return env, nil, err
-		}
 	}
 	return env, p, nil
 }

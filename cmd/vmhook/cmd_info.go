@@ -12,8 +12,6 @@ import (
 	"github.com/vmhook/vmhook/projectvm"
 )
 
-var _ = register(infoCommands)
-
 func formatPorts(ps []projectvm.PortMap) string {
 	var out []string
 	for _, p := range ps {
@@ -83,7 +81,7 @@ func infoCommands(r *rt) []*cli.Command {
 				w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "NAME\tSTATUS\tPORTS\tPROJECT")
 				for _, in := range infos {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", in.Name, in.State, formatPorts(in.Ports), strings.TrimPrefix(in.Project, "vm:"))
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", in.Name, in.State, formatPorts(in.Ports), in.Project)
 				}
 				return w.Flush()
 			},

@@ -11,8 +11,6 @@ import (
 	"github.com/vmhook/vmhook/projectvm"
 )
 
-var _ = register(lifecycleCommands)
-
 // ensureRunning creates or starts the project's VM, with progress. Waiting
 // for another vmhook is bounded by the Manager's lock time-out, each create
 // and start by limactl's start time-out, and all of it by a signal.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/user"
 	"path/filepath"
 	"runtime"
@@ -15,8 +14,6 @@ import (
 	"github.com/vmhook/vmhook/internal/hostcfg"
 	"github.com/vmhook/vmhook/projectvm"
 )
-
-var _ = register(namedCommands)
 
 // vmFlag is required by the commands that only make sense for a named VM.
 var vmFlag = &cli.StringFlag{Name: "vm", Usage: "the named VM (~/.config/vmhook/vms/`NAME`.yaml)", Required: true}
@@ -66,16 +63,10 @@ func namedCommands(r *rt) []*cli.Command {
 				if err := r.ensureRunning(c, m, p, false); err != nil {
 					return err
 				}
-				lima, err := r.limactl()
-				if err != nil {
-					return err
-				}
-				cmd := exec.CommandContext(c.Context, lima.Path, projectvm.ShellArgs(p, []string{"sh", "-c", p.Settings.Rebuild}, "")...)
-				cmd.Stdin, cmd.Stdout, cmd.Stderr, cmd.Env = r.stdin, r.stdout, r.stderr, r.environ
-				if err := cmd.Run(); err != nil {
-					var ee *exec.ExitError
-					if errors.As(err, &ee) {
-						return &exitError{code: ee.ExitCode(), msg: fmt.Sprintf("rebuild of %s failed (exit %d)", p.Name, ee.ExitCode())}
+				if err := m.Lima.Attach(c.Context, r.stdin, r.stdout, r.stderr, projectvm.ShellArgs(p, []string{"sh", "-c", p.Settings.Rebuild}, "")...); err != nil {
+					var le *projectvm.LimactlError
+					if errors.As(err, &le) {
+						return &exitError{code: le.Code, msg: fmt.Sprintf("rebuild of %s failed (exit %d)", p.Name, le.Code)}
 					}
 					return fmt.Errorf("run rebuild in %s: %w", p.Name, err)
 				}

@@ -13,8 +13,6 @@ import (
 	"github.com/vmhook/vmhook/scaffold"
 )
 
-var _ = register(newCommands)
-
 func newCommands(r *rt) []*cli.Command {
 	return []*cli.Command{
 		{

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vmhook/vmhook/internal/nixtest"
+	"github.com/vmhook/vmhook/internal/testkit"
 	"github.com/vmhook/vmhook/projectvm/limatest"
 	"github.com/vmhook/vmhook/scaffold"
 	"github.com/vmhook/vmhook/templates"
@@ -23,23 +24,7 @@ import (
 const repoRoot = "../.."
 
 // newTestEnv is an isolated environment for an in-process vmhook run.
-func newTestEnv(t *testing.T) []string {
-	t.Helper()
-	home := t.TempDir()
-	lh, err := os.MkdirTemp("/tmp", "vhl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(lh) })
-	return []string{
-		"HOME=" + home,
-		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
-		"XDG_STATE_HOME=" + filepath.Join(home, ".local", "state"),
-		"LIMA_HOME=" + lh,
-		"NO_COLOR=1",
-		"PATH=" + os.Getenv("PATH"),
-	}
-}
+func newTestEnv(t *testing.T) []string { return testkit.Environ(t) }
 
 // runVmhook runs vmhook in-process and returns its exit code and output.
 func runVmhook(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
@@ -466,22 +451,13 @@ func TestScaffoldEnvrcInDirenv(t *testing.T) {
 	vmhookDir := vmhookBinary(t)
 	noNix := pathWithout(t, func(n string) bool { return strings.HasPrefix(n, "nix") })
 
-	root, err := os.MkdirTemp("/tmp", "vhd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(root) })
+	root := testkit.ShortDir(t, "vhd")
 	home := filepath.Join(root, "home")
-	base := []string{
-		"HOME=" + home,
-		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
-		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
-		"XDG_STATE_HOME=" + filepath.Join(home, ".local", "state"),
-		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"),
-		"LIMA_HOME=" + filepath.Join(root, "lima"),
-		"NIX_CONF_DIR=" + filepath.Join(root, "etc"),
+	base := append(testkit.UserEnv(home),
+		"LIMA_HOME="+filepath.Join(root, "lima"),
+		"NIX_CONF_DIR="+filepath.Join(root, "etc"),
 		"NO_COLOR=1",
-	}
+	)
 	run := func(env []string, dir string, name string, args ...string) string {
 		t.Helper()
 		cmd := exec.Command(name, args...)

@@ -7,8 +7,6 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-var _ = register(shellCommands)
-
 func shellCommands(r *rt) []*cli.Command {
 	return []*cli.Command{{
 		Name:      "shell",

@@ -7,14 +7,13 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/vmhook/vmhook/internal/shellquote"
+	"github.com/vmhook/vmhook/projectvm"
 )
 
-var _ = register(useCommands)
-
 // shellQuote quotes s for bash (and any POSIX shell).
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+func shellQuote(s string) string { return shellquote.POSIX(s) }
 
 func useCommands(r *rt) []*cli.Command {
 	return []*cli.Command{{
@@ -47,10 +46,18 @@ func useCommands(r *rt) []*cli.Command {
 			if p.Named {
 				dir = p.Dir
 			}
-			// use vm keeps its answer here while nothing changes.
+			// use vm keeps its answer here while nothing changes, and
+			// checks first what the answer depends on: this line.
 			if err := os.MkdirAll(env.UseCacheDir(), 0o700); err != nil {
 				return fmt.Errorf("create %q: %w", env.UseCacheDir(), err)
 			}
+			// One line, whatever the paths hold: use vm reads it back
+			// as the second line of its cache.
+			deps := projectvm.UseDeps(env, p)
+			for i, d := range deps {
+				deps[i] = shellquote.BashLine(d)
+			}
+			fmt.Fprintf(r.stdout, "_vmhook_deps=(%s)\n", strings.Join(deps, " "))
 			for _, kv := range [][2]string{
 				{"VMHOOK_VM", p.Name},
 				{"VMHOOK_PROJECT", dir},

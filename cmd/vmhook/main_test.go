@@ -12,6 +12,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/vmhook/vmhook/internal/fakelimactl"
+	"github.com/vmhook/vmhook/internal/testkit"
 	"github.com/vmhook/vmhook/projectvm"
 )
 
@@ -44,10 +45,10 @@ func TestScripts(t *testing.T) {
 				killDaemons(lh)
 				os.RemoveAll(lh)
 			})
-			home := filepath.Join(e.WorkDir, "home")
-			e.Setenv("HOME", home)
-			e.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-			e.Setenv("XDG_STATE_HOME", filepath.Join(home, ".local", "state"))
+			for _, kv := range testkit.UserEnv(filepath.Join(e.WorkDir, "home")) {
+				k, v, _ := strings.Cut(kv, "=")
+				e.Setenv(k, v)
+			}
 			e.Setenv("LIMA_HOME", lh)
 			e.Setenv("FAKE_LIMACTL_LOG", filepath.Join(e.WorkDir, "limactl.log"))
 			e.Setenv("NO_COLOR", "1")

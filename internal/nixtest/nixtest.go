@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vmhook/vmhook/internal/testkit"
 )
 
 // Env is an environment in which nix sees nothing of the machine or the user
@@ -30,22 +32,17 @@ func Env(t testing.TB) []string {
 		}
 	}
 	home, s := filepath.Join(dir, "home"), filepath.Join(dir, "nix")
-	return []string{
-		"PATH=" + os.Getenv("PATH"),
-		"HOME=" + home,
-		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
-		"XDG_CACHE_HOME=" + filepath.Join(home, ".cache"),
-		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
-		"XDG_STATE_HOME=" + filepath.Join(home, ".local", "state"),
-		"NIX_CONF_DIR=" + filepath.Join(dir, "etc"),
-		"NIX_CONFIG=" + strings.Join([]string{
+	return append(testkit.UserEnv(home),
+		"PATH="+os.Getenv("PATH"),
+		"NIX_CONF_DIR="+filepath.Join(dir, "etc"),
+		"NIX_CONFIG="+strings.Join([]string{
 			"experimental-features = nix-command flakes",
 			"store = local?store=" + s + "/store&state=" + s + "/var&log=" + s + "/log",
 			"build-users-group =",
 			"flake-registry =",
 			"substituters =",
 		}, "\n"),
-	}
+	)
 }
 
 // removeStore deletes a temporary nix store, whose paths nix made read-only.

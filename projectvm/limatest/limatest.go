@@ -36,6 +36,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vmhook/vmhook/internal/shellquote"
 )
 
 // TestUser is the unprivileged account that runs limactl when tests run as
@@ -319,7 +321,7 @@ func (r *Lima) Wrapper(extraEnv ...string) string {
 		r.t.Fatalf("limactl wrapper: %v", err)
 	}
 	r.t.Cleanup(func() { os.RemoveAll(dir) })
-	q := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+	q := shellquote.POSIX
 	words := []string{"exec"}
 	if r.s.root {
 		words = append(words, "runuser", "-u", q(r.s.user), "--")

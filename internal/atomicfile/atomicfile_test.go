@@ -1,4 +1,4 @@
-package projectvm
+package atomicfile
 
 import (
 	"os"
@@ -30,7 +30,7 @@ func TestStaleTempFilesCleaned(t *testing.T) {
 	}
 	fresh := filepath.Join(dir, ".ports.json.tmp55")
 	os.WriteFile(fresh, []byte("x"), 0o644) // a writer that is still at work
-	if err := writeFileAtomic(filepath.Join(dir, "ports.json"), []byte("{}"), 0o644); err != nil {
+	if err := Write(filepath.Join(dir, "ports.json"), []byte("{}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for name, removed := range files {
