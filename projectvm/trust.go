@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/vmhook/vmhook/internal/shellquote"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -381,7 +382,7 @@ func (e *ConsentError) Error() string {
 func quoteArg(s string) string {
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,:=@%", r)) {
-			return shellQuote(s)
+			return shellquote.POSIX(s)
 		}
 	}
 	if s == "" {

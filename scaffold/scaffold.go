@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/vmhook/vmhook/internal/atomicfile"
 	"github.com/vmhook/vmhook/templates"
 )
 
@@ -424,7 +425,7 @@ func commit(dir string, ops []*op) (err error) {
 		if err := mkdir(filepath.Dir(o.target)); err != nil {
 			return err
 		}
-		if o.tmp, err = stage(o.target, o.data, o.perm); err != nil {
+		if o.tmp, err = atomicfile.Stage(o.target, o.data, o.perm); err != nil {
 			return err
 		}
 	}
@@ -434,29 +435,6 @@ func commit(dir string, ops []*op) (err error) {
 		}
 	}
 	return nil
-}
-
-// stage writes data to a new temporary file beside target.
-func stage(target string, data []byte, perm os.FileMode) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp*")
-	if err != nil {
-		return "", fmt.Errorf("write %q: %w", target, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", fmt.Errorf("write %q: %w", target, err)
-	}
-	return f.Name(), nil
 }
 
 // place moves a staged file into place. A new file is hard-linked, which

@@ -30,15 +30,17 @@ func Create(path string, data []byte, perm os.FileMode) error {
 // Its error fails the write.
 var InterruptBeforeRename func() error
 
-func write(path string, data []byte, perm os.FileMode, replace bool) error {
+// Stage writes data, synced and with permissions perm, to a new temporary
+// file beside path and returns its name, for a caller that moves several
+// files into place only once all of them are written (and removes the
+// temporary files when it gives up).
+func Stage(path string, data []byte, perm os.FileMode) (string, error) {
 	dir := filepath.Dir(path)
 	removeStaleTemps(dir)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("write %q: %w", path, err)
+		return "", fmt.Errorf("write %q: %w", path, err)
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
 	_, err = f.Write(data)
 	if err == nil {
 		err = f.Chmod(perm)
@@ -49,11 +51,23 @@ func write(path string, data []byte, perm os.FileMode, replace bool) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil && InterruptBeforeRename != nil {
-		err = InterruptBeforeRename()
-	}
 	if err != nil {
-		return fmt.Errorf("write %q: %w", path, err)
+		os.Remove(f.Name())
+		return "", fmt.Errorf("write %q: %w", path, err)
+	}
+	return f.Name(), nil
+}
+
+func write(path string, data []byte, perm os.FileMode, replace bool) error {
+	tmp, err := Stage(path, data, perm)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp) // no-op after a successful rename
+	if InterruptBeforeRename != nil {
+		if err := InterruptBeforeRename(); err != nil {
+			return fmt.Errorf("write %q: %w", path, err)
+		}
 	}
 	if replace {
 		err = os.Rename(tmp, path)

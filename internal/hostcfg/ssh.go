@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/vmhook/vmhook/internal/shellquote"
 )
 
 // SSHHost is what an ssh client needs to reach a VM through Lima's own ssh
@@ -47,13 +49,10 @@ func (h SSHHost) check() error {
 	return nil
 }
 
-// shellQuote quotes s for the POSIX shell ssh runs ProxyCommand with.
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
 // ProxyCommand reaches the guest's sshd through Lima's ssh.config; some
 // clients (WezTerm, IDEs) ignore Include, so the host block carries it.
 func (h SSHHost) ProxyCommand() string {
-	return fmt.Sprintf("ssh -F %s lima-%s -W 127.0.0.1:22", shellQuote(h.LimaSSHConf), h.Name)
+	return fmt.Sprintf("ssh -F %s lima-%s -W 127.0.0.1:22", shellquote.POSIX(h.LimaSSHConf), h.Name)
 }
 
 // sshConfigValue quotes a value for ssh_config: ssh expands "%" tokens in
