@@ -72,6 +72,18 @@ func limaGlobalConfig(limaHome, file string) string {
 	return filepath.Join(limaHome, "_config", file)
 }
 
+// LimaSSHConfig is the ssh client config Lima writes for a running
+// instance; ssh and WezTerm entries reach the guest through it.
+func (e Env) LimaSSHConfig(name string) string { return e.instanceFile(name, "ssh.config") }
+
+// LimaUserKey is the private key Lima's ssh config logs in with.
+func (e Env) LimaUserKey() string { return limaGlobalConfig(e.LimaHome, "user") }
+
+// AutostartLog is where the login item that starts named VM name logs.
+func (e Env) AutostartLog(name string) string {
+	return filepath.Join(e.stateDir(), "autostart-"+name+".log")
+}
+
 // UserConfig is the path of the user defaults file.
 func (e Env) UserConfig() string { return filepath.Join(e.ConfigHome, "vmhook", "config.yaml") }
 

@@ -149,8 +149,8 @@ func (r *rt) sshHost(c *cli.Context) (hostcfg.SSHHost, error) {
 		Alias:        alias,
 		Name:         p.Name,
 		User:         guestUser(r),
-		IdentityFile: filepath.Join(env.LimaHome, "_config", "user"),
-		LimaSSHConf:  filepath.Join(env.InstanceDir(p.Name), "ssh.config"),
+		IdentityFile: env.LimaUserKey(),
+		LimaSSHConf:  env.LimaSSHConfig(p.Name),
 	}, nil
 }
 
@@ -191,7 +191,7 @@ func (r *rt) autostartItem(env projectvm.Env, name string) (hostcfg.Autostart, e
 		Env:        vars,
 		Home:       env.Home,
 		ConfigHome: env.ConfigHome,
-		LogPath:    filepath.Join(env.StateHome, "vmhook", "autostart-"+name+".log"),
+		LogPath:    env.AutostartLog(name),
 	}, nil
 }
 
@@ -228,7 +228,7 @@ func (r *rt) autostart(c *cli.Context, action string) error {
 		Name:       name,
 		Home:       env.Home,
 		ConfigHome: env.ConfigHome,
-		LogPath:    filepath.Join(env.StateHome, "vmhook", "autostart-"+name+".log"),
+		LogPath:    env.AutostartLog(name),
 	}
 	path := svc.Path(item)
 	switch action {
