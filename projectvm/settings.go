@@ -593,7 +593,7 @@ var errTooLarge = errors.New("file too large")
 // readLimited reads at most limit bytes of path, failing with errTooLarge
 // when there is more, so a huge (or endless) file costs no more than that.
 func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
