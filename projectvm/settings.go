@@ -809,6 +809,9 @@ func (s *Settings) CheckMounts(home, source string) error {
 		return &SettingsError{Source: source, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	const template = "%q holds \"{{\", which Lima would expand as a template; rename it or leave it out"
+	if err := s.checkControl(source); err != nil {
+		return err
+	}
 	for i := range s.Mounts {
 		m := &s.Mounts[i]
 		field := fmt.Sprintf("mounts[%d]", i)

@@ -90,7 +90,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 	}
 	var out []Access
 	add := func(kind, path, format string, args ...any) {
-		out = append(out, Access{Kind: kind, Path: path, Text: fmt.Sprintf(format, args...)})
+		out = append(out, Access{Kind: kind, Path: path, Text: printable(fmt.Sprintf(format, args...))})
 	}
 	// refuse is an error in a generated document; in one written by hand it
 	// is shown, for the user to allow or not.
@@ -124,7 +124,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		loc, point := str(mt["location"]), str(mt["mountPoint"])
 		for _, p := range []string{loc, point} {
 			if hasTemplate(p) {
-				if err := refuse(templateError(fmt.Sprintf("mounts[%d]", i), p), "mount", fmt.Sprintf("mount %s (a Lima template)", p)); err != nil {
+				if err := refuse(templateError(fmt.Sprintf("mounts[%d]", i), p), "mount", fmt.Sprintf("mount %s (a Lima template)", shown(p))); err != nil {
 					return nil, err
 				}
 			}
@@ -139,12 +139,12 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		}
 		if isSSHDir(c.home, real) {
 			err := fmt.Errorf("mounts[%d]: %q would expose your ssh keys; use forwardAgent: true instead", i, loc)
-			if err := refuse(err, "mount", fmt.Sprintf("mount %s %s, which holds your ssh keys", real, mode)); err != nil {
+			if err := refuse(err, "mount", fmt.Sprintf("mount %s %s, which holds your ssh keys", shown(real), mode)); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		add("mount", real, "mount %s %s", real, mode)
+		add("mount", real, "mount %s %s", shown(real), mode)
 	}
 
 	if ssh, ok := m["ssh"].(map[string]any); ok {
@@ -164,7 +164,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		hs, gs := str(pf["hostSocket"]), str(pf["guestSocket"])
 		for _, p := range []string{hs, gs} {
 			if hasTemplate(p) {
-				if err := refuse(templateError(fmt.Sprintf("portForwards[%d]", i), p), "socket", fmt.Sprintf("socket %s (a Lima template)", p)); err != nil {
+				if err := refuse(templateError(fmt.Sprintf("portForwards[%d]", i), p), "socket", fmt.Sprintf("socket %s (a Lima template)", shown(p))); err != nil {
 					return nil, err
 				}
 			}
@@ -174,15 +174,15 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		}
 		if hs != "" {
 			if rev, _ := pf["reverse"].(bool); rev {
-				add("socket", "", "host socket %s, reachable in the guest at %s", hs, gs)
+				add("socket", "", "host socket %s, reachable in the guest at %s", shown(hs), shown(gs))
 			} else {
-				add("socket", "", "guest socket %s, served on the host at %s", gs, hs)
+				add("socket", "", "guest socket %s, served on the host at %s", shown(gs), shown(hs))
 			}
 			continue
 		}
 		if ip := str(pf["hostIP"]); ip != "" {
 			if a := net.ParseIP(ip); a == nil || !a.IsLoopback() {
-				add("port", "", "guest ports on host address %s, reachable from other machines", ip)
+				add("port", "", "guest ports on host address %s, reachable from other machines", shown(ip))
 			}
 		}
 	}
@@ -218,7 +218,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 			return nil
 		}
 		if hasTemplate(loc) {
-			return refuse(templateError(field, loc), "file", fmt.Sprintf("%s %s (a Lima template)", what, loc))
+			return refuse(templateError(field, loc), "file", fmt.Sprintf("%s %s (a Lima template)", what, shown(loc)))
 		}
 		p, local := localFile(loc)
 		if !local {
@@ -228,7 +228,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		if c.dir != "" && within(real, c.dir) {
 			return nil
 		}
-		add("file", real, "read the %s %s from the host", what, real)
+		add("file", real, "read the %s %s from the host", what, shown(real))
 		return nil
 	}
 	// locator is the location of a Lima file reference: a string, or a
@@ -278,8 +278,14 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 	}
 
 	for _, cp := range items(m["copyToHost"]) {
-		add("copy", "", "copy the guest's %s to the host at %s", str(cp["guest"]), str(cp["host"]))
+		add("copy", "", "copy the guest's %s to the host at %s", shown(str(cp["guest"])), shown(str(cp["host"])))
 	}
+
+	more, err := ruleAccess(m, c, hostPath)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, more...)
 
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -295,7 +301,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		if len(text) > 200 {
 			text = text[:200] + "… (sha256 " + hashHex(v) + ")"
 		}
-		add("lima", "", "Lima setting %s: %s", k, text)
+		add("lima", "", "Lima setting %s: %s", shown(k), text)
 	}
 	return out, nil
 }
@@ -373,8 +379,13 @@ func (e *ConsentError) Error() string {
 	if e.Changed {
 		what = "asks for host access that changed since you allowed it"
 	}
-	return fmt.Sprintf("%s %s, held back: %s; if you trust that, run: vmhook allow --project %s",
-		e.Dir, what, strings.Join(e.Held, "; "), quoteArg(e.Dir))
+	run := "vmhook allow --project " + quoteArg(e.Dir)
+	if hasControl(e.Dir) {
+		// Shown escaped, the path could not be pasted back.
+		run = "vmhook allow (in that directory)"
+	}
+	return printable(fmt.Sprintf("%s %s, held back: %s; if you trust that, run: %s",
+		e.Dir, what, strings.Join(e.Held, "; "), run))
 }
 
 // quoteArg quotes s for a POSIX shell when it needs it.
@@ -506,7 +517,7 @@ func (p *Project) needs(e Env, doc []byte, generated bool) ([]string, error) {
 		held = append(held, a)
 	}
 	if !generated {
-		held = append(held, Access{Kind: "config", Text: fmt.Sprintf("use %s as it is: vmhook did not write it here (sha256 %s)", p.ConfigPath, fullHash(doc)[:16])})
+		held = append(held, Access{Kind: "config", Text: printable(fmt.Sprintf("use %s as it is: vmhook did not write it here (sha256 %s)", shown(p.ConfigPath), fullHash(doc)[:16]))})
 	}
 	return accessTexts(held), nil
 }
