@@ -131,6 +131,9 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 	if hasTemplate(abs) {
 		return nil, fmt.Errorf("project directory %q holds \"{{\", which Lima would expand as a template in the mount; rename the directory", abs)
 	}
+	if err := checkProjectDir(e.Home, abs); err != nil {
+		return nil, err
+	}
 	name, err := ResolveName(e, abs)
 	if err != nil {
 		return nil, err
