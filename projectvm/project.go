@@ -321,6 +321,9 @@ func (p *Project) configState(e Env) (configState, error) {
 	if !HandEdited(data) {
 		return configState{result: ConfigWritten}, nil
 	}
+	if err := checkExpandedYAML(p.ConfigPath, data, maxSettingsSize); err != nil {
+		return configState{}, err
+	}
 	needs, err := p.needs(e, data, false)
 	if err != nil {
 		return configState{}, err

@@ -169,6 +169,9 @@ func parseLayer(source string, data []byte, kind layerKind) (*parsedLayer, error
 		err.Source = source
 		return nil, err
 	}
+	if expandedSize(root, maxSettingsSize) > maxSettingsSize {
+		return nil, &SettingsError{Source: source, Msg: "expands to more than 1 MiB through YAML aliases (*name); a settings file may hold at most 1 MiB, so write the values out or shorten them"}
+	}
 	if root.Kind != yaml.MappingNode {
 		return nil, &SettingsError{Source: source, Line: root.Line, Msg: "must be a mapping of settings (cpus: 4, memory: 4GiB, …)"}
 	}

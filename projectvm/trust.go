@@ -599,9 +599,14 @@ func readNoFollow(path string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file; remove it (rm %s) and run the command again", path, quoteArg(path))
 	}
-	data, err := io.ReadAll(f)
+	// The file is read before any consent, on every cd: it is capped like a
+	// settings file.
+	data, err := io.ReadAll(io.LimitReader(f, maxSettingsSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %q: %w", path, err)
+	}
+	if len(data) > maxSettingsSize {
+		return nil, fmt.Errorf("%s is larger than 1 MiB, the most vmhook reads; remove it (rm %s) or shrink it and run the command again", path, quoteArg(path))
 	}
 	return data, nil
 }
