@@ -139,7 +139,7 @@ func (r *portRegistry) claimedByOthers(config string) map[int]bool {
 // allocate maps each guest port to a host port: the previous mapping when it
 // is still unclaimed by another VM; else the guest's own number when it is
 // free and unclaimed; else the first free, unclaimed port of the range. The
-// result is recorded as this VM's claim.
+// result is recorded as the claim of the project whose config is config.
 func (r *portRegistry) allocate(name, config string, guests []int, previous map[int]int) (map[int]int, error) {
 	taken := r.claimedByOthers(config)
 	mapping := map[int]int{}

@@ -446,7 +446,7 @@ func writeJSON(path string, v any) error {
 
 // userConfigHash is the hash of the user config file ("" when there is none).
 func userConfigHash(e Env) string {
-	data, err := os.ReadFile(e.UserConfig())
+	data, err := readLimited(e.UserConfig(), maxSettingsSize)
 	if err != nil {
 		return ""
 	}
