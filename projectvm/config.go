@@ -153,7 +153,9 @@ func render(d configData) ([]byte, error) {
 	if err := extra.Encode(d.ExtraLima); err != nil {
 		return nil, fmt.Errorf("render config: lima: %w", err)
 	}
+	own := listNodes(doc.Content[0])
 	mergeNodes(doc.Content[0], &extra)
+	keepOwnEntries(doc.Content[0], own)
 	var out bytes.Buffer
 	enc := yaml.NewEncoder(&out)
 	enc.SetIndent(2)

@@ -29,7 +29,7 @@ type portClaim struct {
 
 type portRegistry struct {
 	path   string
-	Claims map[string]portClaim `json:"claims"` // by VM name
+	Claims map[string]portClaim `json:"claims"` // by config path (by VM name before)
 	// inUse are the host ports vmhook's instances forward, read from the
 	// instances themselves; they hold even when the registry is lost.
 	inUse []portUse
@@ -204,7 +204,7 @@ func (r *portRegistry) claimedByOthers(config string) map[int]bool {
 // allocate maps each guest port to a host port: the previous mapping when it
 // is still unclaimed by another VM; else the guest's own number when it is
 // free and unclaimed; else the first free, unclaimed port of the range. The
-// result is recorded as this VM's claim.
+// result is recorded as the claim of the project whose config is config.
 func (r *portRegistry) allocate(name, config string, guests []int, previous map[int]int) (map[int]int, error) {
 	taken := r.claimedByOthers(config)
 	mapping := map[int]int{}
@@ -238,12 +238,14 @@ func (r *portRegistry) allocate(name, config string, guests []int, previous map[
 			return nil, fmt.Errorf("no free host port for guest port %d in %d-%d; stop other VMs or free a port", g, portRangeLow, portRangeHigh)
 		}
 	}
+	// Claims are kept by the project's config, not the VM name, which
+	// same-basename projects share until one of them creates its VM.
 	for n, c := range r.Claims {
-		if c.Config == config && n != name {
-			delete(r.Claims, n) // this project's claim under an earlier name
+		if c.Config == config && n != config {
+			delete(r.Claims, n) // this project's claim under an earlier key
 		}
 	}
-	r.Claims[name] = portClaim{Config: config, Ports: mapping}
+	r.Claims[config] = portClaim{Config: config, Ports: mapping}
 	// An allocation that is not recorded could be handed out again, so it
 	// fails with the save. (A registry without a path lives in memory.)
 	if r.path != "" {

@@ -53,7 +53,7 @@ func TestAllocatePorts(t *testing.T) {
 	if _, ok := loaded.Claims["c"]; ok {
 		t.Fatal("stale claim kept")
 	}
-	if !reflect.DeepEqual(loaded.Claims["a"].Ports, a) {
+	if !reflect.DeepEqual(loaded.Claims[cfgA].Ports, a) {
 		t.Fatalf("claims not saved: %v", loaded.Claims)
 	}
 }
@@ -124,7 +124,7 @@ func TestPortRegistryLost(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if c, ok := again.Claims["b-dev"]; !ok || !reflect.DeepEqual(c.Ports, got) {
+			if c, ok := again.Claims[cfgB]; !ok || !reflect.DeepEqual(c.Ports, got) {
 				t.Fatalf("allocation not saved: %v", again.Claims)
 			}
 		})
@@ -156,4 +156,22 @@ func TestPortRegistryLost(t *testing.T) {
 			t.Fatalf("b took a's port under a's name: %v", got)
 		}
 	})
+}
+
+// TestPortClaimsByProject: same-basename projects render under one VM name
+// until one creates its VM; the claim of one must not replace another's.
+func TestPortClaimsByProject(t *testing.T) {
+	dir := t.TempDir()
+	r := &portRegistry{Claims: map[string]portClaim{}, free: func(int) bool { return true }}
+	var got []int
+	for _, p := range []string{"b", "c", "a"} {
+		m, err := r.allocate("app-dev", filepath.Join(dir, p, "app", ".lima", "config.yaml"), []int{3000}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, m[3000])
+	}
+	if got[0] == got[1] || got[1] == got[2] || got[0] == got[2] {
+		t.Fatalf("same-basename projects share a host port: %v", got)
+	}
 }

@@ -95,6 +95,9 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 	if hasTemplate(abs) {
 		return nil, fmt.Errorf("project directory %q holds \"{{\", which Lima would expand as a template in the mount; rename the directory", abs)
 	}
+	if err := checkProjectDir(e.Home, abs); err != nil {
+		return nil, err
+	}
 	name, err := ResolveName(e, abs)
 	if err != nil {
 		return nil, err
@@ -281,6 +284,9 @@ func (p *Project) configState(e Env) (configState, error) {
 	}
 	if !HandEdited(data) {
 		return configState{result: ConfigWritten}, nil
+	}
+	if err := checkExpandedYAML(p.ConfigPath, data, maxSettingsSize); err != nil {
+		return configState{}, err
 	}
 	needs, err := p.needs(e, data, false)
 	if err != nil {

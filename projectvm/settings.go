@@ -157,6 +157,9 @@ func parseLayer(source string, data []byte, kind layerKind) (*parsedLayer, error
 		err.Source = source
 		return nil, err
 	}
+	if expandedSize(root, maxSettingsSize) > maxSettingsSize {
+		return nil, &SettingsError{Source: source, Msg: "expands to more than 1 MiB through YAML aliases (*name); a settings file may hold at most 1 MiB, so write the values out or shorten them"}
+	}
 	if root.Kind != yaml.MappingNode {
 		return nil, &SettingsError{Source: source, Line: root.Line, Msg: "must be a mapping of settings (cpus: 4, memory: 4GiB, …)"}
 	}
@@ -474,7 +477,7 @@ var errTooLarge = errors.New("file too large")
 // readLimited reads at most limit bytes of path, failing with errTooLarge
 // when there is more, so a huge (or endless) file costs no more than that.
 func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
@@ -574,6 +577,9 @@ func (s *Settings) CheckMounts(home, source string) error {
 		return &SettingsError{Source: source, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	const template = "%q holds \"{{\", which Lima would expand as a template; rename it or leave it out"
+	if err := s.checkControl(source); err != nil {
+		return err
+	}
 	for i := range s.Mounts {
 		m := &s.Mounts[i]
 		field := fmt.Sprintf("mounts[%d]", i)

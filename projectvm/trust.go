@@ -91,7 +91,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 	}
 	var out []Access
 	add := func(kind, path, format string, args ...any) {
-		out = append(out, Access{Kind: kind, Path: path, Text: fmt.Sprintf(format, args...)})
+		out = append(out, Access{Kind: kind, Path: path, Text: printable(fmt.Sprintf(format, args...))})
 	}
 	// refuse is an error in a generated document; in one written by hand it
 	// is shown, for the user to allow or not.
@@ -125,7 +125,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		loc, point := str(mt["location"]), str(mt["mountPoint"])
 		for _, p := range []string{loc, point} {
 			if hasTemplate(p) {
-				if err := refuse(templateError(fmt.Sprintf("mounts[%d]", i), p), "mount", fmt.Sprintf("mount %s (a Lima template)", p)); err != nil {
+				if err := refuse(templateError(fmt.Sprintf("mounts[%d]", i), p), "mount", fmt.Sprintf("mount %s (a Lima template)", shown(p))); err != nil {
 					return nil, err
 				}
 			}
@@ -140,12 +140,12 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		}
 		if isSSHDir(c.home, real) {
 			err := fmt.Errorf("mounts[%d]: %q would expose your ssh keys; use forwardAgent: true instead", i, loc)
-			if err := refuse(err, "mount", fmt.Sprintf("mount %s %s, which holds your ssh keys", real, mode)); err != nil {
+			if err := refuse(err, "mount", fmt.Sprintf("mount %s %s, which holds your ssh keys", shown(real), mode)); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		add("mount", real, "mount %s %s", real, mode)
+		add("mount", real, "mount %s %s", shown(real), mode)
 	}
 
 	if ssh, ok := m["ssh"].(map[string]any); ok {
@@ -165,7 +165,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		hs, gs := str(pf["hostSocket"]), str(pf["guestSocket"])
 		for _, p := range []string{hs, gs} {
 			if hasTemplate(p) {
-				if err := refuse(templateError(fmt.Sprintf("portForwards[%d]", i), p), "socket", fmt.Sprintf("socket %s (a Lima template)", p)); err != nil {
+				if err := refuse(templateError(fmt.Sprintf("portForwards[%d]", i), p), "socket", fmt.Sprintf("socket %s (a Lima template)", shown(p))); err != nil {
 					return nil, err
 				}
 			}
@@ -175,15 +175,15 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		}
 		if hs != "" {
 			if rev, _ := pf["reverse"].(bool); rev {
-				add("socket", "", "host socket %s, reachable in the guest at %s", hs, gs)
+				add("socket", "", "host socket %s, reachable in the guest at %s", shown(hs), shown(gs))
 			} else {
-				add("socket", "", "guest socket %s, served on the host at %s", gs, hs)
+				add("socket", "", "guest socket %s, served on the host at %s", shown(gs), shown(hs))
 			}
 			continue
 		}
 		if ip := str(pf["hostIP"]); ip != "" {
 			if a := net.ParseIP(ip); a == nil || !a.IsLoopback() {
-				add("port", "", "guest ports on host address %s, reachable from other machines", ip)
+				add("port", "", "guest ports on host address %s, reachable from other machines", shown(ip))
 			}
 		}
 	}
@@ -219,7 +219,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 			return nil
 		}
 		if hasTemplate(loc) {
-			return refuse(templateError(field, loc), "file", fmt.Sprintf("%s %s (a Lima template)", what, loc))
+			return refuse(templateError(field, loc), "file", fmt.Sprintf("%s %s (a Lima template)", what, shown(loc)))
 		}
 		p, local := localFile(loc)
 		if !local {
@@ -229,7 +229,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		if c.dir != "" && within(real, c.dir) {
 			return nil
 		}
-		add("file", real, "read the %s %s from the host", what, real)
+		add("file", real, "read the %s %s from the host", what, shown(real))
 		return nil
 	}
 	// locator is the location of a Lima file reference: a string, or a
@@ -279,8 +279,14 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 	}
 
 	for _, cp := range items(m["copyToHost"]) {
-		add("copy", "", "copy the guest's %s to the host at %s", str(cp["guest"]), str(cp["host"]))
+		add("copy", "", "copy the guest's %s to the host at %s", shown(str(cp["guest"])), shown(str(cp["host"])))
 	}
+
+	more, err := ruleAccess(m, c, hostPath)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, more...)
 
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -296,7 +302,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		if len(text) > 200 {
 			text = text[:200] + "… (sha256 " + hashHex(v) + ")"
 		}
-		add("lima", "", "Lima setting %s: %s", k, text)
+		add("lima", "", "Lima setting %s: %s", shown(k), text)
 	}
 	return out, nil
 }
@@ -374,8 +380,13 @@ func (e *ConsentError) Error() string {
 	if e.Changed {
 		what = "asks for host access that changed since you allowed it"
 	}
-	return fmt.Sprintf("%s %s, held back: %s; if you trust that, run: vmhook allow --project %s",
-		e.Dir, what, strings.Join(e.Held, "; "), quoteArg(e.Dir))
+	run := "vmhook allow --project " + quoteArg(e.Dir)
+	if hasControl(e.Dir) {
+		// Shown escaped, the path could not be pasted back.
+		run = "vmhook allow (in that directory)"
+	}
+	return printable(fmt.Sprintf("%s %s, held back: %s; if you trust that, run: %s",
+		e.Dir, what, strings.Join(e.Held, "; "), run))
 }
 
 // quoteArg quotes s for a POSIX shell when it needs it.
@@ -436,7 +447,7 @@ func writeJSON(path string, v any) error {
 
 // userConfigHash is the hash of the user config file ("" when there is none).
 func userConfigHash(e Env) string {
-	data, err := os.ReadFile(e.UserConfig())
+	data, err := readLimited(e.UserConfig(), maxSettingsSize)
 	if err != nil {
 		return ""
 	}
@@ -507,7 +518,7 @@ func (p *Project) needs(e Env, doc []byte, generated bool) ([]string, error) {
 		held = append(held, a)
 	}
 	if !generated {
-		held = append(held, Access{Kind: "config", Text: fmt.Sprintf("use %s as it is: vmhook did not write it here (sha256 %s)", p.ConfigPath, fullHash(doc)[:16])})
+		held = append(held, Access{Kind: "config", Text: printable(fmt.Sprintf("use %s as it is: vmhook did not write it here (sha256 %s)", shown(p.ConfigPath), fullHash(doc)[:16]))})
 	}
 	return accessTexts(held), nil
 }
@@ -589,9 +600,14 @@ func readNoFollow(path string) ([]byte, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file; remove it (rm %s) and run the command again", path, quoteArg(path))
 	}
-	data, err := io.ReadAll(f)
+	// The file is read before any consent, on every cd: it is capped like a
+	// settings file.
+	data, err := io.ReadAll(io.LimitReader(f, maxSettingsSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %q: %w", path, err)
+	}
+	if len(data) > maxSettingsSize {
+		return nil, fmt.Errorf("%s is larger than 1 MiB, the most vmhook reads; remove it (rm %s) or shrink it and run the command again", path, quoteArg(path))
 	}
 	return data, nil
 }

@@ -24,7 +24,22 @@ func TestHostAccess(t *testing.T) {
 		want []string // accesses, sorted
 		err  string   // error when generated
 	}{
-		{name: "project mount only", doc: guard + "mounts: [{location: " + dir + ", mountPoint: " + dir + ", writable: true}, {location: " + dir + "/sub}]\n"},
+		{name: "project mount only", doc: guard + "mounts: [{location: " + dir + ", mountPoint: " + dir + ", writable: true}]\n"},
+		{name: "mount in the writable project mount", doc: guard + "mounts: [{location: " + dir + ", writable: true}, {location: " + dir + "/sub}]\n", err: `mounts[1] "` + dir + `/sub" is inside the writable mount`},
+		{name: "ansible", doc: guard + "provision: [{mode: ansible, playbook: ./p.yml}, {mode: system, playbook: /x}]\n", want: []string{
+			"provision[0] mode ansible, which runs on the host",
+			"run the Ansible playbook ./p.yml on the host (provision[0]), which can run any command there",
+			"run the Ansible playbook /x on the host (provision[1]), which can run any command there",
+		}},
+		{name: "unknown provision and probe keys", doc: guard + "provision: [{mode: data, path: /etc/x, content: y}, {mode: user, script: \"true\", run: z}]\nprobes: [{script: \"true\", hook: x}]\n", want: []string{
+			"probes[0].hook, which vmhook does not know to stay in the guest",
+			"provision[1].run, which vmhook does not know to stay in the guest",
+		}},
+		{name: "mount options", doc: guard + "mounts: [{location: " + dir + ", writable: true, sshfs: {followSymlinks: true, cache: true}, 9p: {securityModel: passthrough}}]\n", want: []string{
+			"mount " + dir + " with 9p.securityModel, which vmhook does not know to stay in the mount",
+			"mount " + dir + " with sshfs.followSymlinks, which resolves links on the host, out of the mount",
+		}},
+		{name: "control character", doc: guard + "portForwards: [{hostSocket: /tmp/h, guestSocket: \"/tmp/x\\r\\e[2K\"}]\n", err: `portForwards[0] "/tmp/x\r\x1b[2K" holds a control character`},
 		{name: "https image and loopback ports", doc: guard + "images: [{location: \"https://x/y.img\"}]\nportForwards: [{guestPort: 80, hostPort: 8080, hostIP: 127.0.0.1}, {guestIP: 0.0.0.0, guestPortRange: [1, 65535], ignore: true}]\n"},
 		{name: "guest-only lima keys", doc: guard + "cpus: 2\ncontainerd: {user: true}\nprovision: [{mode: system, script: \"true\"}]\ntimezone: UTC\n"},
 		{name: "mount outside", doc: guard + "mounts: [{location: /srv/data, writable: true}, {location: /opt}]\n", want: []string{"mount /opt read-only", "mount /srv/data writable"}},

@@ -22,6 +22,9 @@ func useCommands(r *rt) []*cli.Command {
 		Hidden: true,
 		Flags:  append([]cli.Flag{}, append(projectFlags, settingsFlags...)...),
 		Action: func(c *cli.Context) error {
+			if err := r.envrcOwnDir(c.String("project")); err != nil {
+				return err
+			}
 			if c.String("project") == "" && c.String("vm") == "" {
 				// direnv evaluates .envrc in its own directory: that is the
 				// project, with or without a vmhook.yaml.
@@ -69,4 +72,27 @@ func useCommands(r *rt) []*cli.Command {
 			return nil
 		},
 	}}
+}
+
+// envrcOwnDir refuses, while direnv evaluates an .envrc (it sets
+// DIRENV_IN_ENVRC), a --project naming another directory than the .envrc's
+// own: a committed `use vm --project ../..` would make the home directory a
+// project, with no consent asked.
+func (r *rt) envrcOwnDir(project string) error {
+	if project == "" || r.getenv("DIRENV_IN_ENVRC") == "" {
+		return nil
+	}
+	cwd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	own, err1 := filepath.EvalSymlinks(cwd)
+	dir, err2 := filepath.Abs(project)
+	if err2 == nil {
+		dir, err2 = filepath.EvalSymlinks(dir)
+	}
+	if err1 != nil || err2 != nil || own != dir {
+		return fmt.Errorf("use vm --project %q names another directory than the .envrc's own; an .envrc prepares only its own directory, so remove --project from it", project)
+	}
+	return nil
 }

@@ -7,9 +7,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
 
 	"github.com/mattn/go-isatty"
 )
@@ -77,11 +79,11 @@ type printer struct {
 }
 
 func (p printer) line(format string, args ...any) {
-	fmt.Fprintf(p.w, "vmhook: "+format+"\n", args...)
+	fmt.Fprintf(p.w, "vmhook: %s\n", visible(fmt.Sprintf(format, args...)))
 }
 
 func (p printer) errorLine(err error) {
-	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	msg := visible(strings.ReplaceAll(err.Error(), "\n", " "))
 	if p.color {
 		fmt.Fprintf(p.w, "\x1b[31mvmhook:\x1b[0m %s\n", msg)
 		return
@@ -181,4 +183,23 @@ func interruption(s *signalled, err error) error {
 		return err
 	}
 	return &exitError{code: s.code(), msg: s.verb() + "; run the command again to carry on"}
+}
+
+// visible escapes the control characters in a line for people, as Go quotes
+// them: a path from a repository may hold a carriage return or an escape
+// sequence that would rewrite what the terminal shows.
+func visible(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

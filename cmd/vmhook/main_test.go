@@ -67,6 +67,12 @@ func TestScripts(t *testing.T) {
 				}
 			}
 			e.Setenv("ORIGPATH", path)
+			// The repository, for scripts that check what the docs say.
+			repo, err := filepath.Abs(filepath.Join("..", ".."))
+			if err != nil {
+				return err
+			}
+			e.Setenv("REPO", repo)
 			for _, k := range []string{"SYSINIT_IN_VM", "SYSINIT_NO_AUTO_VM", "DIRENV_IN_ENVRC", "VMHOOK_PROJECT", "VMHOOK_VM", "LIMACTL"} {
 				e.Setenv(k, "")
 			}

@@ -1,0 +1,27 @@
+package projectvm
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+)
+
+// openRegular opens path for reading without blocking and refuses anything
+// but a regular file: a settings file linked to /dev/tty or a FIFO would
+// otherwise hold the prompt until the terminal's input ends.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read %q: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file; replace it with a file (or remove it) and run the command again", quoteArg(path))
+	}
+	return f, nil
+}

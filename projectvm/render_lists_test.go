@@ -1,0 +1,44 @@
+package projectvm
+
+import (
+	"reflect"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// TestRawListsKeepOwnEntries: a raw lima: portForwards or mounts list adds
+// to vmhook's own; the catch-all rule stays last and the project mount stays.
+func TestRawListsKeepOwnEntries(t *testing.T) {
+	p := &Project{Dir: "/srv/app", Name: "app-dev", ConfigPath: "/srv/app/.lima/config.yaml", SettingsPath: "/srv/app/vmhook.yaml", Host: Host{OS: "linux", Arch: "amd64"}}
+	p.Settings = Defaults()
+	p.Settings.Ports = []int{3000}
+	p.Settings.Lima = map[string]any{
+		"portForwards": []any{map[string]any{"guestPort": 8080, "hostPort": 8080}, catchAllRule()},
+		"mounts":       []any{map[string]any{"location": "/srv/data"}},
+	}
+	body, err := p.Render(map[int]int{3000: 3000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Mounts       []map[string]any `yaml:"mounts"`
+		PortForwards []map[string]any `yaml:"portForwards"`
+	}
+	if err := yaml.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(doc.PortForwards); n != 3 || doc.PortForwards[0]["guestPort"] != 8080 || doc.PortForwards[1]["guestPort"] != 3000 {
+		t.Fatalf("portForwards = %v, want the raw rule, then vmhook's, then the catch-all", doc.PortForwards)
+	}
+	if last := normalize(map[string]any(doc.PortForwards[2])); !reflect.DeepEqual(last, normalize(catchAllRule())) {
+		t.Errorf("last rule = %v, want the catch-all", last)
+	}
+	if len(doc.Mounts) != 2 || doc.Mounts[0]["location"] != "/srv/app" || doc.Mounts[1]["location"] != "/srv/data" {
+		t.Errorf("mounts = %v, want the project mount, then the raw one", doc.Mounts)
+	}
+}
+
+func catchAllRule() map[string]any {
+	return map[string]any{"guestIP": "0.0.0.0", "guestIPMustBeZero": false, "guestPortRange": []any{1, 65535}, "ignore": true}
+}
