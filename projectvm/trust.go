@@ -102,17 +102,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		add(kind, "", "%s", text)
 		return nil
 	}
-	str := func(v any) string { s, _ := v.(string); return s }
-	items := func(v any) []map[string]any {
-		l, _ := v.([]any)
-		var ms []map[string]any
-		for _, it := range l {
-			if mm, ok := it.(map[string]any); ok {
-				ms = append(ms, mm)
-			}
-		}
-		return ms
-	}
+	str, items := asString, mapItems
 	hostPath := func(p string) string {
 		p = expandHome(c.home, p)
 		if !filepath.IsAbs(p) && c.dir != "" {
@@ -646,4 +636,19 @@ func (p *Project) checkLimaDir(create bool) error {
 		return fmt.Errorf("%s is not a directory; remove it (rm %s) and run the command again", dir, quoteArg(dir))
 	}
 	return nil
+}
+
+// asString is v when it is a string, else "".
+func asString(v any) string { s, _ := v.(string); return s }
+
+// mapItems returns the mappings in the YAML list v, skipping anything else.
+func mapItems(v any) []map[string]any {
+	l, _ := v.([]any)
+	var ms []map[string]any
+	for _, it := range l {
+		if mm, ok := it.(map[string]any); ok {
+			ms = append(ms, mm)
+		}
+	}
+	return ms
 }

@@ -122,17 +122,7 @@ func ruleAccess(m map[string]any, c accessCtx, hostPath func(string) string) ([]
 		add(kind, "%s", text)
 		return nil
 	}
-	str := func(v any) string { s, _ := v.(string); return s }
-	list := func(v any) []map[string]any {
-		l, _ := v.([]any)
-		var ms []map[string]any
-		for _, it := range l {
-			if mm, ok := it.(map[string]any); ok {
-				ms = append(ms, mm)
-			}
-		}
-		return ms
-	}
+	str, list := asString, mapItems
 	keys := func(mm map[string]any) []string {
 		ks := make([]string, 0, len(mm))
 		for k := range mm {
