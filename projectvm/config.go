@@ -53,7 +53,11 @@ type imageData struct{ Location, Arch, Digest string }
 
 type portData struct{ Guest, Host int }
 
-type socketData struct{ Guest, Host string }
+type socketData struct {
+	Guest, Host string
+	// Reverse is Lima's reverse: a host socket reached from the guest.
+	Reverse bool
+}
 
 type configData struct {
 	Name, Dir    string
@@ -247,9 +251,9 @@ func (p *Project) configData(mapping map[int]int) configData {
 	}
 	for _, so := range s.Sockets {
 		gp := GuestSocketPath(so.Guest, p.Host.UID)
-		d.Sockets = append(d.Sockets, socketData{Guest: gp, Host: so.Host})
+		d.Sockets = append(d.Sockets, socketData{Guest: gp, Host: so.Host, Reverse: !so.SocketToHost()})
 		if so.Env != "" {
-			d.Env[so.Env] = "unix://" + gp
+			d.Env[so.Env] = so.EnvValue(gp)
 		}
 	}
 	return d

@@ -198,7 +198,7 @@ var settingFields = []settingField{
 	{
 		name: "sockets", kinds: filesAll, list: true,
 		decode: func(l *layer, v *yaml.Node) error {
-			if err := checkKeys(v, "host", "guest", "env"); err != nil {
+			if err := checkKeys(v, "host", "guest", "env", "direction", "envForm"); err != nil {
 				return err
 			}
 			l.Sockets = new([]Socket)
@@ -217,6 +217,24 @@ var settingFields = []settingField{
 				}
 				if !filepath.IsAbs(so.Guest) && strings.Contains(so.Guest, "/") {
 					return bad(fmt.Sprintf("sockets[%d]", i), "guest %q must be a file name (placed under /run/user/UID/) or an absolute path", so.Guest)
+				}
+				switch so.Direction {
+				case "", "to-guest", "to-host":
+				default:
+					return bad(fmt.Sprintf("sockets[%d]", i), "direction %q must be to-guest (a host server, the default) or to-host (a server in the guest)", so.Direction)
+				}
+				switch so.EnvForm {
+				case "", "path", "url":
+				default:
+					return bad(fmt.Sprintf("sockets[%d]", i), "envForm %q must be path or url (unix://PATH)", so.EnvForm)
+				}
+				if so.EnvForm != "" && so.Env == "" {
+					return bad(fmt.Sprintf("sockets[%d]", i), "envForm needs env, the variable it shapes")
+				}
+				if so.SocketToHost() {
+					if err := checkHostSocket(home, so.Host); err != "" {
+						return bad(fmt.Sprintf("sockets[%d]", i), "%s", err)
+					}
 				}
 			}
 			s.Sockets = slices.Clone(*l.Sockets)
