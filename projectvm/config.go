@@ -219,7 +219,6 @@ func (p *Project) configData(mapping map[int]int) configData {
 		Disk:         s.Disk,
 		Mounts:       s.Mounts,
 		ForwardAgent: s.ForwardAgent,
-		Provision:    s.Provision,
 		ExtraLima:    s.Lima,
 		Env: map[string]string{
 			"SYSINIT_IN_VM": "1",
@@ -245,6 +244,9 @@ func (p *Project) configData(mapping map[int]int) configData {
 		d.Images = []imageData{{Location: s.Image.Location, Arch: d.Arch, Digest: s.Image.Digest}}
 	} else {
 		d.Images = defaultImages
+	}
+	for _, pr := range s.Provision {
+		d.Provision = append(d.Provision, Provision{Mode: pr.Mode, Script: ProvisionScript(pr)})
 	}
 	for _, g := range s.Ports {
 		d.Ports = append(d.Ports, portData{Guest: g, Host: mapping[g]})

@@ -283,7 +283,7 @@ var settingFields = []settingField{
 	{
 		name: "provision", kinds: filesAll, list: true,
 		decode: func(l *layer, v *yaml.Node) error {
-			if err := checkKeys(v, "mode", "script"); err != nil {
+			if err := checkKeys(v, "mode", "script", "when"); err != nil {
 				return err
 			}
 			l.Provision = new([]Provision)
@@ -302,11 +302,25 @@ var settingFields = []settingField{
 				if strings.TrimSpace(p.Script) == "" {
 					return bad(fmt.Sprintf("provision[%d]", i), "script must not be empty")
 				}
+				switch p.When {
+				case "", "once", "boot":
+				default:
+					return bad(fmt.Sprintf("provision[%d]", i), "when %q must be once (once per VM) or boot (at every boot)", p.When)
+				}
 			}
 			s.Provision = slices.Clone(*l.Provision)
 			for i := range s.Provision {
 				if s.Provision[i].Mode == "" {
 					s.Provision[i].Mode = "system"
+				}
+				// Setting a VM up is what people mean by provisioning, so a
+				// step runs once unless it says otherwise; Lima's boot mode
+				// is every boot by its name.
+				if s.Provision[i].When == "" {
+					s.Provision[i].When = "once"
+					if s.Provision[i].Mode == "boot" {
+						s.Provision[i].When = "boot"
+					}
 				}
 			}
 			return nil

@@ -99,6 +99,9 @@ func (so Socket) EnvValue(path string) string {
 type Provision struct {
 	Mode   string `yaml:"mode" json:"mode"`
 	Script string `yaml:"script" json:"script"`
+	// When is "once" (once per VM: a marker in the guest skips it at later
+	// boots) or "boot" (at every boot, as Lima runs provision scripts).
+	When string `yaml:"when" json:"when,omitempty"`
 }
 
 // layer is one settings source; nil means "not set here".
