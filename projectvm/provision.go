@@ -62,12 +62,15 @@ touch "$d/%[2]s"
 // shell (as root, or as the guest user for mode user), which records the
 // markers anew. Steps that run at every boot are left to the next boot.
 func (m *Manager) Provision(ctx context.Context, p *Project, stdout, stderr io.Writer) error {
+	if err := m.checkOwner(p); err != nil {
+		return err
+	}
 	if st := m.State(p.Name); st != Running {
 		return fmt.Errorf("%s is not running; start it with vmhook start, then run vmhook provision again", p.Name)
 	}
 	clear := "sudo rm -rf " + systemMarkers + "\nrm -rf \"" + userMarkers + "\"\n"
 	if err := m.Lima.Attach(ctx, strings.NewReader(clear), stdout, stderr, "shell", "--workdir", "/", p.Name, "sh", "-s"); err != nil {
-		return err
+		return fmt.Errorf("could not clear the provision markers (%w); check that the VM answers with vmhook shell -- true", err)
 	}
 	for i, pr := range p.Settings.Provision {
 		if pr.When != "once" {
