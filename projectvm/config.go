@@ -53,7 +53,11 @@ type imageData struct{ Location, Arch, Digest string }
 
 type portData struct{ Guest, Host int }
 
-type socketData struct{ Guest, Host string }
+type socketData struct {
+	Guest, Host string
+	// Reverse is Lima's reverse: a host socket reached from the guest.
+	Reverse bool
+}
 
 type configData struct {
 	Name, Dir    string
@@ -215,7 +219,6 @@ func (p *Project) configData(mapping map[int]int) configData {
 		Disk:         s.Disk,
 		Mounts:       s.Mounts,
 		ForwardAgent: s.ForwardAgent,
-		Provision:    s.Provision,
 		ExtraLima:    s.Lima,
 		Env: map[string]string{
 			"SYSINIT_IN_VM": "1",
@@ -242,14 +245,17 @@ func (p *Project) configData(mapping map[int]int) configData {
 	} else {
 		d.Images = defaultImages
 	}
+	for _, pr := range s.Provision {
+		d.Provision = append(d.Provision, Provision{Mode: pr.Mode, Script: ProvisionScript(pr)})
+	}
 	for _, g := range s.Ports {
 		d.Ports = append(d.Ports, portData{Guest: g, Host: mapping[g]})
 	}
 	for _, so := range s.Sockets {
 		gp := GuestSocketPath(so.Guest, p.Host.UID)
-		d.Sockets = append(d.Sockets, socketData{Guest: gp, Host: so.Host})
+		d.Sockets = append(d.Sockets, socketData{Guest: gp, Host: so.Host, Reverse: !so.SocketToHost()})
 		if so.Env != "" {
-			d.Env[so.Env] = "unix://" + gp
+			d.Env[so.Env] = so.EnvValue(gp)
 		}
 	}
 	return d

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,7 +53,7 @@ func TestGeneratedConfigsPassRealValidate(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Settings that exercise every templated string.
-		settings := "ports: [3000]\nenv: {GREETING: \"it's \\\"$(x)\\\" | `y`\"}\nsockets:\n  - {host: /var/run/docker.sock, guest: docker.sock, env: DOCKER_HOST}\nprovision:\n  - script: \"echo '$(id)'\"\n"
+		settings := "ports: [3000]\nenv: {GREETING: \"it's \\\"$(x)\\\" | `y`\"}\nsockets:\n  - {host: /var/run/docker.sock, guest: docker.sock, env: DOCKER_HOST}\n  - {host: /tmp/agent.sock, guest: agent.sock, env: SSH_AUTH_SOCK}\n  - {host: /tmp/vmhook-test-mux.sock, guest: mux.sock, direction: to-host, env: MUX, envForm: url}\nprovision:\n  - script: \"echo '$(id)'\"\n"
 		if err := os.WriteFile(filepath.Join(dir, ProjectFile), []byte(settings), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -86,6 +87,12 @@ func TestGeneratedConfigsPassRealValidate(t *testing.T) {
 		}
 		if len(doc.Mounts) != 1 || doc.Mounts[0].Location != dir || doc.Mounts[0].MountPoint != dir || !doc.Mounts[0].Writable {
 			t.Errorf("%q: mounts = %+v, want exactly %q writable at the same path", name, doc.Mounts, dir)
+		}
+		if doc.Env["DOCKER_HOST"] != "unix:///run/user/"+strconv.Itoa(e.Host.UID)+"/docker.sock" || doc.Env["SSH_AUTH_SOCK"] != "/run/user/"+strconv.Itoa(e.Host.UID)+"/agent.sock" || !strings.HasPrefix(doc.Env["MUX"], "unix:///") {
+			t.Errorf("%q: socket env = %v, want a URL for DOCKER_HOST and MUX, a path for SSH_AUTH_SOCK", name, doc.Env)
+		}
+		if n := strings.Count(string(data), "reverse: true"); n != 2 {
+			t.Errorf("%q: %d reverse socket forwards, want 2 (the to-host socket has none)", name, n)
 		}
 		if doc.Env["SYSINIT_IN_VM"] != "1" || doc.Env["GREETING"] != "it's \"$(x)\" | `y`" {
 			t.Errorf("%q: env = %v", name, doc.Env)

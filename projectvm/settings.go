@@ -65,12 +65,43 @@ type Socket struct {
 	Host  string `yaml:"host" json:"host"`
 	Guest string `yaml:"guest" json:"guest"`
 	Env   string `yaml:"env" json:"env,omitempty"`
+	// Direction is "to-guest" (a host server reached from the guest, the
+	// default) or "to-host" (a guest server reached from the host).
+	Direction string `yaml:"direction" json:"direction,omitempty"`
+	// EnvForm is "path" or "url" (unix://PATH); empty picks by Env's name.
+	EnvForm string `yaml:"envForm" json:"envForm,omitempty"`
+}
+
+// SocketToHost reports whether so is served in the guest and reached from
+// the host.
+func (so Socket) SocketToHost() bool { return so.Direction == "to-host" }
+
+// urlEnvs are the variables that take a socket as a unix:// URL; any other
+// variable gets the plain path (SSH_AUTH_SOCK and the like).
+var urlEnvs = []string{"DOCKER_HOST", "CONTAINER_HOST", "BUILDKIT_HOST"}
+
+// EnvValue is the value of so's env variable for the socket at path.
+func (so Socket) EnvValue(path string) string {
+	form := so.EnvForm
+	if form == "" {
+		form = "path"
+		if slices.Contains(urlEnvs, so.Env) {
+			form = "url"
+		}
+	}
+	if form == "url" {
+		return "unix://" + path
+	}
+	return path
 }
 
 // Provision is a script Lima runs in the guest.
 type Provision struct {
 	Mode   string `yaml:"mode" json:"mode"`
 	Script string `yaml:"script" json:"script"`
+	// When is "once" (once per VM: a marker in the guest skips it at later
+	// boots) or "boot" (at every boot, as Lima runs provision scripts).
+	When string `yaml:"when" json:"when,omitempty"`
 }
 
 // layer is one settings source; nil means "not set here".
@@ -690,4 +721,20 @@ func deepMerge(dst, src map[string]any) {
 		}
 		dst[k] = v
 	}
+}
+
+// checkHostSocket says what is wrong with p as the host end of a to-host
+// socket, where Lima creates the socket file, replacing what is there; ""
+// when nothing is.
+func checkHostSocket(home, p string) string {
+	if !filepath.IsAbs(p) {
+		return fmt.Sprintf("host %q must be an absolute path: Lima creates the socket there", p)
+	}
+	if isSSHDir(home, p) {
+		return fmt.Sprintf("host %q is inside your ssh directory; pick a path elsewhere, such as /tmp or ~/.local/run", p)
+	}
+	if fi, err := os.Lstat(p); err == nil && fi.Mode().Type() != os.ModeSocket {
+		return fmt.Sprintf("host %q exists and is not a socket, which Lima would replace; pick a new path", p)
+	}
+	return ""
 }

@@ -41,7 +41,10 @@ func TestSettingsLayers(t *testing.T) {
 			return s.Mounts, []Mount{{"/proj/data", false}, {"/proj/cache", true}}
 		}},
 		{"session none", "session: tmux\n", "session: none\n", nil, Flags{}, func(s Settings) (any, any) { return s.Session, "" }},
-		{"provision defaults to system", "", "provision: [{script: 'echo hi'}]\n", nil, Flags{}, func(s Settings) (any, any) { return s.Provision, []Provision{{"system", "echo hi"}} }},
+		{"provision defaults to system, once", "", "provision: [{script: 'echo hi'}]\n", nil, Flags{}, func(s Settings) (any, any) { return s.Provision, []Provision{{"system", "echo hi", "once"}} }},
+		{"provision mode boot runs every boot", "", "provision: [{mode: boot, script: 'echo hi'}, {mode: user, script: x, when: boot}]\n", nil, Flags{}, func(s Settings) (any, any) {
+			return s.Provision, []Provision{{"boot", "echo hi", "boot"}, {"user", "x", "boot"}}
+		}},
 		{"empty project file", "", "", nil, Flags{}, func(s Settings) (any, any) { return s.CPUs, def.CPUs }},
 		{"empty ports clear the user's", "ports: [3000]\n", "ports:\n", nil, Flags{}, func(s Settings) (any, any) { return s.Ports, []int(nil) }},
 		{"empty cpus is unset", "cpus: 3\n", "cpus:\n", nil, Flags{}, func(s Settings) (any, any) { return s.CPUs, 3 }},
@@ -90,9 +93,14 @@ func TestSettingsErrors(t *testing.T) {
 		{"image: {location: x, digest: md5}\n", nil, Flags{}, `image: digest "md5" must look like sha256:<hex>`},
 		{"sockets: [{host: /a}]\n", nil, Flags{}, "sockets[0]: needs both host and guest"},
 		{"sockets: [{host: /a, guest: b/c}]\n", nil, Flags{}, `sockets[0]: guest "b/c" must be a file name`},
+		{"sockets: [{host: /a, guest: b, direction: up}]\n", nil, Flags{}, `sockets[0]: direction "up" must be to-guest`},
+		{"sockets: [{host: /a, guest: b, env: X, envForm: tcp}]\n", nil, Flags{}, `sockets[0]: envForm "tcp" must be path or url`},
+		{"sockets: [{host: /a, guest: b, envForm: url}]\n", nil, Flags{}, "sockets[0]: envForm needs env"},
+		{"sockets: [{host: /etc/passwd, guest: b, direction: to-host}]\n", nil, Flags{}, `sockets[0]: host "/etc/passwd" exists and is not a socket`},
 		{"env: {'1X': y}\n", nil, Flags{}, `env: "1X" is not a variable name`},
 		{"env: {SYSINIT_IN_VM: '0'}\n", nil, Flags{}, "env: SYSINIT_IN_VM is set by vmhook"},
 		{"provision: [{mode: later, script: x}]\n", nil, Flags{}, `provision[0]: mode "later" must be system, user, boot or dependency`},
+		{"provision: [{script: x, when: first}]\n", nil, Flags{}, `provision[0]: when "first" must be once (once per VM) or boot`},
 		{"session: screen\n", nil, Flags{}, `session: "screen" must be tmux, zellij or none`},
 		{"lima: 3\n", nil, Flags{}, "lima: must be a mapping of Lima settings"},
 		{"- a\n", nil, Flags{}, "vmhook.yaml:1: must be a mapping of settings"},

@@ -95,6 +95,28 @@ func lifecycleCommands(r *rt) []*cli.Command {
 			},
 		},
 		{
+			Name:  "provision",
+			Usage: "run the project's once-per-VM provision steps again (starting the VM if needed)",
+			Description: "Steps with when: once run at the VM's first boot and are skipped at later boots (a\n" +
+				"marker in the guest records them); this removes the markers and runs those steps now,\n" +
+				"in order. Steps with when: boot run at every boot and are left to the next one.",
+			Flags: projectFlags,
+			Action: func(c *cli.Context) error {
+				m, p, err := r.managed(c, projectvm.Flags{})
+				if err != nil {
+					return err
+				}
+				if err := r.ensureRunning(c, m, p, false); err != nil {
+					return err
+				}
+				if err := m.Provision(c.Context, p, r.stdout, r.stderr); err != nil {
+					return err
+				}
+				r.say.line("provisioned %s", p.Name)
+				return nil
+			},
+		},
+		{
 			Name:  "destroy",
 			Usage: "delete the project's VM and its disk (the project's files stay)",
 			Flags: append([]cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"}}, projectFlags...),
