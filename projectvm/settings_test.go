@@ -28,7 +28,9 @@ func TestSettingsLayers(t *testing.T) {
 		{"env ports replace project ports", "", "ports: [3000]\n", []string{"VM_PORTS=8080, 9090"}, Flags{}, func(s Settings) (any, any) { return s.Ports, []int{8080, 9090} }},
 		{"flag ports replace env ports", "", "", []string{"VM_PORTS=8080"}, Flags{"ports": "5173,3000,4000"}, func(s Settings) (any, any) { return s.Ports, []int{5173, 3000, 4000} }},
 		{"env image", "", "image: /a.img\n", []string{"VM_IMAGE=/b.img"}, Flags{}, func(s Settings) (any, any) { return s.Image.Location, "/b.img" }},
-		{"image mapping with digest", "", "image: {location: /a.img, digest: 'sha256:" + strings.Repeat("ab", 32) + "'}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image, Image{Location: "/a.img", Digest: "sha256:" + strings.Repeat("ab", 32)} }},
+		{"image mapping with digest", "", "image: {location: /a.img, digest: 'sha256:" + strings.Repeat("ab", 32) + "'}\n", nil, Flags{}, func(s Settings) (any, any) {
+			return s.Image, Image{Location: "/a.img", Digest: "sha256:" + strings.Repeat("ab", 32)}
+		}},
 		{"relative image is the project's", "", "image: img/disk.qcow2\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image.Location, "/proj/img/disk.qcow2" }},
 		{"env maps merge by key", "env: {A: u, B: u}\n", "env: {B: p}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Env, map[string]string{"A": "u", "B": "p"} }},
 		{"lima fields vmhook does not check pass through", "", "lima: {video: {display: none}, cpus: 2, images: [{location: /a.img, arch: x86_64}], ssh: {localPort: 0}}\n", nil, Flags{}, func(s Settings) (any, any) {
