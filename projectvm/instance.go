@@ -96,6 +96,9 @@ func (in Instance) owns(p *Project) error {
 	// only be written after limactl create.
 	if in.Owner != p.Owner() {
 		who := "was not created by vmhook"
+		if in.Owner.IsZero() && p.Named {
+			return fmt.Errorf("VM %q was not created by vmhook; vmhook adopt --vm %s takes it over, or pick another name (%w)", p.Name, p.Name, ErrNotOwned)
+		}
 		if !in.Owner.IsZero() {
 			who = fmt.Sprintf("belongs to %q", in.Owner.String())
 		}
