@@ -200,3 +200,64 @@ func TestWriteFileAtomicNeverPartial(t *testing.T) {
 		t.Fatalf("left behind: %v", entries)
 	}
 }
+
+func TestArchInName(t *testing.T) {
+	for loc, want := range map[string]string{
+		"https://example.org/nixos-lima-24.11-aarch64.qcow2":                       "aarch64",
+		"https://cloud-images.ubuntu.com/x/ubuntu-24.04-server-cloudimg-arm64.img": "aarch64",
+		"/img/debian-12-genericcloud-amd64.qcow2":                                  "x86_64",
+		"/img/nixos_x86_64.qcow2?raw=1":                                            "x86_64",
+		"/img/arm64-dir/nixos.qcow2":                                               "",
+		"/img/nixos.qcow2":                                                         "",
+		"/img/farm64.img":                                                          "",
+		"/img/x86_64-to-aarch64.img":                                               "",
+	} {
+		if got := archInName(loc); got != want {
+			t.Errorf("archInName(%q) = %q, want %q", loc, got, want)
+		}
+	}
+}
+
+func TestImageArchFromImage(t *testing.T) {
+	root := t.TempDir()
+	e := testEnv(t, root) // an x86_64 host
+	dir := filepath.Join(root, "proj")
+	os.MkdirAll(dir, 0o755)
+	for _, tt := range []struct {
+		settings, arch, err string
+	}{
+		{"image: /img/nixos-lima-aarch64.qcow2\n", "", "image \"/img/nixos-lima-aarch64.qcow2\" is for aarch64 (from its file name) but the VM is x86_64"},
+		{"image:\n  location: /img/nixos.qcow2\n  arch: arm64\n", "", "is for aarch64 (from its arch field)"},
+		{"image:\n  location: /img/nixos-aarch64.qcow2\n  arch: x86_64\n", "x86_64", ""},
+		{"image: /img/nixos-x86_64.qcow2\n", "x86_64", ""},
+		{"image: /img/nixos.qcow2\n", "x86_64", ""},
+		{"image: /img/nixos-aarch64.qcow2\nlima:\n  arch: aarch64\n", "aarch64", ""},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, ProjectFile), []byte(tt.settings), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := OpenProject(e, dir, Flags{})
+		if err != nil {
+			t.Fatalf("%q: %v", tt.settings, err)
+		}
+		data, err := p.Render(nil)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("%q: err = %v, want %q", tt.settings, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tt.settings, err)
+		}
+		var doc struct {
+			Images []struct{ Arch string } `yaml:"images"`
+		}
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Images) != 1 || doc.Images[0].Arch != tt.arch {
+			t.Errorf("%q: images = %+v, want arch %s", tt.settings, doc.Images, tt.arch)
+		}
+	}
+}

@@ -96,6 +96,9 @@ func (in Instance) owns(p *Project) error {
 	// only be written after limactl create.
 	if in.Owner != p.Owner() {
 		who := "was not created by vmhook"
+		if in.Owner.IsZero() && p.Named {
+			return fmt.Errorf("VM %q was not created by vmhook; vmhook adopt --vm %s takes it over, or pick another name (%w)", p.Name, p.Name, ErrNotOwned)
+		}
 		if !in.Owner.IsZero() {
 			who = fmt.Sprintf("belongs to %q", in.Owner.String())
 		}
@@ -153,12 +156,39 @@ func (m *Manager) drift(instDir, config string) Drift {
 	if b, err := os.ReadFile(filepath.Join(instDir, limaYAML)); err == nil {
 		_ = yaml.Unmarshal(b, &then)
 	}
+	now, then = m.recreateFields(now), m.recreateFields(then)
 	for _, k := range []string{"arch", "disk", "images", "vmType"} {
 		if !reflect.DeepEqual(now[k], then[k]) {
 			d.NeedsRecreate = append(d.NeedsRecreate, k)
 		}
 	}
 	return d
+}
+
+// recreateFields are the fields of a Lima config that only a recreate
+// changes, as Lima reads them: an unset arch, vmType or disk is Lima's
+// default, and of the images only the one for the VM's arch is used. An
+// adopted instance's own lima.yaml, written for plain limactl, then
+// compares with vmhook's.
+func (m *Manager) recreateFields(cfg map[string]any) map[string]any {
+	out := map[string]any{"arch": cfg["arch"], "disk": cfg["disk"], "vmType": cfg["vmType"]}
+	if a, _ := out["arch"].(string); a == "" || a == "default" {
+		out["arch"] = limaArch(m.Env.Host.Arch)
+	}
+	if out["disk"] == nil {
+		out["disk"] = "100GiB"
+	}
+	if v, _ := out["vmType"].(string); v == "" || v == "default" {
+		out["vmType"] = "qemu"
+		if m.Env.Host.OS == "darwin" {
+			out["vmType"] = "vz"
+		}
+	}
+	arch, _ := out["arch"].(string)
+	if img, ok := pickImage(cfg["images"], arch); ok {
+		out["images"] = img
+	}
+	return out
 }
 
 // Drift compares the project's generated config with its instance's copy.
@@ -177,6 +207,10 @@ type Info struct {
 	HandEdit bool      `json:"configHandEdited,omitempty"`
 	Recreate []string  `json:"needsRecreate,omitempty"`
 	Instance string    `json:"instanceDir"`
+	// NotOurs says why an existing instance of this name is not the
+	// project's (another owner, or none: Lima's own); vmhook leaves it
+	// alone.
+	NotOurs string `json:"notOurs,omitempty"`
 }
 
 func (in Instance) info() Info {
@@ -192,6 +226,14 @@ func (m *Manager) Info(p *Project) Info {
 	in, _ := m.Inspect(p.Name, p.ConfigPath)
 	out := in.info()
 	out.Project = p.Owner()
+	if err := in.owns(p); err != nil {
+		// Another's VM: nothing of p's describes it.
+		out.Project, out.Ports, out.Drift, out.Recreate = in.Owner, nil, "", nil
+		out.NotOurs = "belongs to " + in.Owner.String()
+		if in.Owner.IsZero() {
+			out.NotOurs = "not vmhook's: Lima has it, vmhook did not create or adopt it"
+		}
+	}
 	if data, err := os.ReadFile(p.ConfigPath); err == nil {
 		out.HandEdit = HandEdited(data)
 	}

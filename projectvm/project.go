@@ -140,6 +140,9 @@ func OpenNamed(e Env, name string, flags Flags) (*Project, error) {
 	}
 	def := e.VMDefinition(name)
 	if _, err := os.Stat(def); err != nil {
+		if _, err := os.Stat(e.instanceFile(name, limaYAML)); err == nil {
+			return nil, fmt.Errorf("no VM definition %q, but Lima has an instance %s; vmhook adopt --vm %s takes it over (and writes the definition from it)", def, name, name)
+		}
 		return nil, fmt.Errorf("no VM definition %q; create it (same fields as vmhook.yaml, plus rebuild:)", def)
 	}
 	p := &Project{

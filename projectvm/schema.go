@@ -82,7 +82,7 @@ var settingFields = []settingField{
 		name: "image", kinds: filesAll, env: "VM_IMAGE", flag: "image", arg: "PATH|URL", usage: "guest image path or URL",
 		set: func(l *layer, v, home string) error { l.Image = &Image{Location: expandHome(home, v)}; return nil },
 		decode: func(l *layer, v *yaml.Node) error {
-			if err := checkKeys(v, "location", "digest"); err != nil {
+			if err := checkKeys(v, "location", "arch", "digest"); err != nil {
 				return err
 			}
 			l.Image = new(Image)
@@ -102,6 +102,13 @@ var settingFields = []settingField{
 			}
 			if l.Image.Digest != "" && !digestRE.MatchString(l.Image.Digest) {
 				return bad("image", "digest %q must look like sha256:<hex> (64 hex digits; sha512: 128)", l.Image.Digest)
+			}
+			if l.Image.Arch != "" {
+				a, ok := imageArchNames[l.Image.Arch]
+				if !ok {
+					return bad("image", "arch %q is not one of x86_64, aarch64, armv7l, riscv64 (amd64 and arm64 work too)", l.Image.Arch)
+				}
+				l.Image.Arch = a
 			}
 			s.Image = *l.Image
 			return nil

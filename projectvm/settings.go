@@ -36,9 +36,12 @@ type Settings struct {
 	AllowMounts []string `json:"-"`
 }
 
-// Image is a guest disk image: a local path or URL, with an optional digest.
+// Image is a guest disk image: a local path or URL, with an optional digest
+// and the architecture it was built for (Lima's name for it; empty: read
+// from the file name, else the VM's).
 type Image struct {
 	Location string `yaml:"location" json:"location,omitempty"`
+	Arch     string `yaml:"arch" json:"arch,omitempty"`
 	Digest   string `yaml:"digest" json:"digest,omitempty"`
 }
 

@@ -28,7 +28,9 @@ func TestSettingsLayers(t *testing.T) {
 		{"env ports replace project ports", "", "ports: [3000]\n", []string{"VM_PORTS=8080, 9090"}, Flags{}, func(s Settings) (any, any) { return s.Ports, []int{8080, 9090} }},
 		{"flag ports replace env ports", "", "", []string{"VM_PORTS=8080"}, Flags{"ports": "5173,3000,4000"}, func(s Settings) (any, any) { return s.Ports, []int{5173, 3000, 4000} }},
 		{"env image", "", "image: /a.img\n", []string{"VM_IMAGE=/b.img"}, Flags{}, func(s Settings) (any, any) { return s.Image.Location, "/b.img" }},
-		{"image mapping with digest", "", "image: {location: /a.img, digest: 'sha256:" + strings.Repeat("ab", 32) + "'}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image, Image{"/a.img", "sha256:" + strings.Repeat("ab", 32)} }},
+		{"image mapping with digest", "", "image: {location: /a.img, digest: 'sha256:" + strings.Repeat("ab", 32) + "'}\n", nil, Flags{}, func(s Settings) (any, any) {
+			return s.Image, Image{Location: "/a.img", Digest: "sha256:" + strings.Repeat("ab", 32)}
+		}},
 		{"relative image is the project's", "", "image: img/disk.qcow2\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image.Location, "/proj/img/disk.qcow2" }},
 		{"env maps merge by key", "env: {A: u, B: u}\n", "env: {B: p}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Env, map[string]string{"A": "u", "B": "p"} }},
 		{"lima fields vmhook does not check pass through", "", "lima: {video: {display: none}, cpus: 2, images: [{location: /a.img, arch: x86_64}], ssh: {localPort: 0}}\n", nil, Flags{}, func(s Settings) (any, any) {
@@ -89,7 +91,7 @@ func TestSettingsErrors(t *testing.T) {
 		{"cpus: 2\nfoo: 1\n", nil, Flags{}, "vmhook.yaml:2: foo: unknown field (known: cpus,"},
 		{"rebuild: make\n", nil, Flags{}, "vmhook.yaml:1: rebuild: unknown field"},
 		{"allowMounts: [/]\n", nil, Flags{}, "vmhook.yaml:1: allowMounts: unknown field"},
-		{"image: {location: x, sha: y}\n", nil, Flags{}, "vmhook.yaml:1: image.sha: unknown field (known: location, digest)"},
+		{"image: {location: x, sha: y}\n", nil, Flags{}, "vmhook.yaml:1: image.sha: unknown field (known: location, arch, digest)"},
 		{"image: {location: x, digest: md5}\n", nil, Flags{}, `image: digest "md5" must look like sha256:<hex>`},
 		{"sockets: [{host: /a}]\n", nil, Flags{}, "sockets[0]: needs both host and guest"},
 		{"sockets: [{host: /a, guest: b/c}]\n", nil, Flags{}, `sockets[0]: guest "b/c" must be a file name`},

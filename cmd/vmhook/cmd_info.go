@@ -42,6 +42,14 @@ func infoCommands(r *rt) []*cli.Command {
 				}
 				w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintf(w, "name:\t%s\n", in.Name)
+				if in.NotOurs != "" {
+					fmt.Fprintf(w, "owner:\t%s\n", in.NotOurs)
+					fmt.Fprintf(w, "status:\t%s\n", in.State)
+					if in.Project.IsZero() && p.Named {
+						fmt.Fprintf(w, "note:\tvmhook adopt --vm %s takes it over\n", p.Name)
+					}
+					return w.Flush()
+				}
 				fmt.Fprintf(w, "project:\t%s\n", in.Project)
 				fmt.Fprintf(w, "status:\t%s\n", in.State)
 				fmt.Fprintf(w, "ports:\t%s\n", formatPorts(in.Ports))
