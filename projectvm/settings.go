@@ -370,6 +370,14 @@ func decodeScalarString(v *yaml.Node, dst **string) error {
 	return nil
 }
 
+// DefaultPorts are the guest ports forwarded when no layer sets ports:
+// the ports dev servers listen on out of the box (Rails, Next.js and
+// Express 3000/3001, Phoenix 4000, Angular 4200, Flask 5000, Vite 5173,
+// Django 8000, many servers 8080, Jupyter 8888). Each gets the same host
+// port when that is free and unclaimed, else one from the range, so two
+// projects serving :3000 both stay reachable. "ports: []" forwards none.
+var DefaultPorts = []int{3000, 3001, 4000, 4200, 5000, 5173, 8000, 8080, 8888}
+
 // Defaults returns the built-in settings for a host.
 func Defaults() Settings {
 	return Settings{
@@ -377,6 +385,7 @@ func Defaults() Settings {
 		Memory: "4GiB",
 		Disk:   "100GiB",
 		Env:    map[string]string{},
+		Ports:  slices.Clone(DefaultPorts),
 	}
 }
 
