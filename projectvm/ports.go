@@ -1,6 +1,7 @@
 package projectvm
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -264,4 +265,26 @@ func portFree(port int) bool {
 	}
 	l.Close()
 	return true
+}
+
+// releasePorts drops the claim of the project whose config is config, once
+// its VM is gone: its host ports go to whoever needs them next, and the
+// project gets its preferred ports again when they are free at its next up.
+func releasePorts(ctx context.Context, e Env, config string) error {
+	return withLock(ctx, e.portsLock(), nil, func() error {
+		reg, err := loadPortRegistry(e)
+		if err != nil {
+			return err
+		}
+		n := len(reg.Claims)
+		for k, c := range reg.Claims {
+			if c.Config == config {
+				delete(reg.Claims, k)
+			}
+		}
+		if n == len(reg.Claims) {
+			return nil
+		}
+		return reg.save()
+	})
 }
