@@ -118,9 +118,31 @@ func (d Drift) Describe() string {
 		return "config matches the VM"
 	}
 	if len(d.NeedsRecreate) > 0 {
-		return "config changed since the VM was created (" + strings.Join(d.NeedsRecreate, ", ") + " need vmhook destroy, then vmhook up)"
+		return "config changed since the VM was created (" + strings.Join(d.NeedsRecreate, ", ") + " only a new VM can change)"
 	}
 	return "config changed since the VM was created"
+}
+
+// Fix is the command that brings the VM up to its config: up --apply for
+// what apply can change, a new VM for disk, images, vmType or arch (which
+// apply refuses).
+func (d Drift) Fix() string {
+	switch {
+	case !d.Changed:
+		return ""
+	case len(d.NeedsRecreate) > 0:
+		return "vmhook destroy && vmhook up (the VM's disk is lost)"
+	}
+	return "vmhook up --apply"
+}
+
+// Line is the one line that tells the user, where they are, that the VM
+// named name runs behind its config and what to run.
+func (d Drift) Line(name string) string {
+	if !d.Changed {
+		return ""
+	}
+	return fmt.Sprintf("%s: %s; run %s", name, d.Describe(), d.Fix())
 }
 
 func fileHash(path string) (string, error) {
@@ -176,13 +198,15 @@ type Info struct {
 	Drift    string    `json:"drift,omitempty"`
 	HandEdit bool      `json:"configHandEdited,omitempty"`
 	Recreate []string  `json:"needsRecreate,omitempty"`
-	Instance string    `json:"instanceDir"`
+	// Fix is the command that applies the drift.
+	Fix      string `json:"fix,omitempty"`
+	Instance string `json:"instanceDir"`
 }
 
 func (in Instance) info() Info {
 	out := Info{Name: in.Name, Project: in.Owner, State: in.State, Config: in.Config, Ports: in.Ports, Instance: in.Dir}
 	if in.Drift.Changed {
-		out.Drift, out.Recreate = in.Drift.Describe(), in.Drift.NeedsRecreate
+		out.Drift, out.Recreate, out.Fix = in.Drift.Describe(), in.Drift.NeedsRecreate, in.Drift.Fix()
 	}
 	return out
 }
@@ -221,7 +245,7 @@ func (m *Manager) List() ([]Info, error) {
 			continue
 		}
 		info := in.info()
-		info.Drift, info.Recreate = "", nil
+		info.Drift, info.Recreate, info.Fix = "", nil, ""
 		if in.Owner.Named() {
 			info.Config, info.Ports = "", nil
 		}
