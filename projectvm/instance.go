@@ -110,6 +110,9 @@ type Drift struct {
 	// NeedsRecreate lists fields (disk, images, vmType, arch) that only a
 	// destroy and up can change.
 	NeedsRecreate []string
+	// Ports is set when the forwarded ports changed: Lima reads them only
+	// when the VM starts, so applying them restarts it.
+	Ports bool
 }
 
 // Describe is a short human description.
@@ -119,6 +122,9 @@ func (d Drift) Describe() string {
 	}
 	if len(d.NeedsRecreate) > 0 {
 		return "config changed since the VM was created (" + strings.Join(d.NeedsRecreate, ", ") + " only a new VM can change)"
+	}
+	if d.Ports {
+		return "ports changed since the VM was started (a restart applies them)"
 	}
 	return "config changed since the VM was created"
 }
@@ -175,6 +181,7 @@ func (m *Manager) drift(instDir, config string) Drift {
 	if b, err := os.ReadFile(filepath.Join(instDir, limaYAML)); err == nil {
 		_ = yaml.Unmarshal(b, &then)
 	}
+	d.Ports = !reflect.DeepEqual(now["portForwards"], then["portForwards"])
 	for _, k := range []string{"arch", "disk", "images", "vmType"} {
 		if !reflect.DeepEqual(now[k], then[k]) {
 			d.NeedsRecreate = append(d.NeedsRecreate, k)
