@@ -124,7 +124,7 @@ func (d Drift) Describe() string {
 		return "config changed since the VM was created (" + strings.Join(d.NeedsRecreate, ", ") + " only a new VM can change)"
 	}
 	if d.Ports {
-		return "ports changed since the VM was started (a restart applies them)"
+		return "config changed since the VM was created (forwarded ports too, which only a restart applies)"
 	}
 	return "config changed since the VM was created"
 }
