@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -301,15 +302,40 @@ func (p *Project) configState(e Env) (configState, error) {
 func (p *Project) flagsFile() string { return filepath.Join(p.StateDir, flagsFile) }
 
 // SaveFlags remembers flags (removing the record when there are none).
-func SaveFlags(p *Project, f Flags) error {
+func SaveFlags(p *Project, f Flags) error { return SaveUse(p, f, nil) }
+
+// envKey holds, in the flags record, the VM_* variables `use vm` saw.
+const envKey = "$env"
+
+// SaveUse remembers the settings flags and the VM_* variables of environ
+// that `use vm` (or config) rendered the config with. Later vmhook
+// processes (the prompt hook's shell, vm-shell, up) take both from this
+// record rather than from their own environment, which may lack what the
+// .envrc exported: every process renders the same config. With neither,
+// the record is removed.
+func SaveUse(p *Project, f Flags, environ []string) error {
 	path := p.flagsFile()
-	if f.Empty() {
+	var vars []string
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, "VM_") && strings.Contains(kv, "=") {
+			vars = append(vars, kv)
+		}
+	}
+	sort.Strings(vars)
+	if f.Empty() && len(vars) == 0 {
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("forget flags: %w", err)
 		}
 		return nil
 	}
-	data, _ := json.Marshal(f)
+	rec := map[string]any{}
+	for k, v := range f {
+		rec[k] = v
+	}
+	if len(vars) > 0 {
+		rec[envKey] = vars
+	}
+	data, _ := json.Marshal(rec)
 	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
 		return nil
 	}
@@ -323,15 +349,31 @@ func SaveFlags(p *Project, f Flags) error {
 // earlier version (keys named after the Go fields, ports as a list) is
 // read too.
 func loadFlags(path string) Flags {
+	f, _, _ := loadRemembered(path)
+	return f
+}
+
+// loadRemembered returns the flags and the VM_* variables remembered in
+// path; recorded is set when the record exists (then its variables, even
+// none, stand for the environment's).
+func loadRemembered(path string) (f Flags, environ []string, recorded bool) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Flags{}
+		return Flags{}, nil, false
 	}
 	var raw map[string]any
 	if json.Unmarshal(data, &raw) != nil {
-		return Flags{}
+		return Flags{}, nil, false
 	}
-	f := Flags{}
+	f = Flags{}
+	if vars, ok := raw[envKey].([]any); ok {
+		for _, x := range vars {
+			if s, ok := x.(string); ok && strings.HasPrefix(s, "VM_") {
+				environ = append(environ, s)
+			}
+		}
+	}
+	delete(raw, envKey)
 	for k, v := range raw {
 		k = strings.ToLower(k)
 		switch v := v.(type) {
@@ -347,5 +389,5 @@ func loadFlags(path string) Flags {
 			f[k] = strings.Join(vals, ",")
 		}
 	}
-	return f
+	return f, environ, true
 }

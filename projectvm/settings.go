@@ -459,15 +459,22 @@ func LoadSettings(src Sources) (Settings, error) {
 		}
 		layers = append(layers, pl)
 	}
-	envLayer, err := envLayer(src.Env, src.Home)
+	// Without flags of its own, a process takes the flags and the VM_*
+	// variables of the last use vm, so it renders what use vm rendered.
+	environ, flags := src.Env, src.Flags
+	if flags == nil && src.Remembered != "" {
+		var recEnv []string
+		var recorded bool
+		flags, recEnv, recorded = loadRemembered(src.Remembered)
+		if recorded {
+			environ = recEnv
+		}
+	}
+	envLayer, err := envLayer(environ, src.Home)
 	if err != nil {
 		return Settings{}, err
 	}
 	layers = append(layers, envLayer...)
-	flags := src.Flags
-	if flags == nil && src.Remembered != "" {
-		flags = loadFlags(src.Remembered)
-	}
 	flagLayer, err := flagsLayer(flags, src.Home)
 	if err != nil {
 		return Settings{}, err

@@ -240,7 +240,7 @@ func (r *rt) prepare(c *cli.Context, flags projectvm.Flags, persist bool) (proje
 		return env, nil, err
 	}
 	if persist {
-		if err := projectvm.SaveFlags(p, flags); err != nil {
+		if err := projectvm.SaveUse(p, flags, env.Environ); err != nil {
 			return env, nil, err
 		}
 	}
