@@ -61,11 +61,6 @@ func useCommands(r *rt) []*cli.Command {
 				deps[i] = shellquote.BashLine(d)
 			}
 			fmt.Fprintf(r.stdout, "_vmhook_deps=(%s)\n", strings.Join(deps, " "))
-			// Said on every entry (use vm keeps this with the exports):
-			// where guest ports went that are not at their own number.
-			if line := projectvm.MovedPorts(env, p); line != "" {
-				fmt.Fprintf(r.stdout, "printf '%%s\\n' %s >&2\n", shellQuote("vmhook: "+line))
-			}
 			for _, kv := range [][2]string{
 				{"VMHOOK_VM", p.Name},
 				{"VMHOOK_PROJECT", dir},
