@@ -20,6 +20,9 @@ type Env struct {
 	StateHome  string // $XDG_STATE_HOME or ~/.local/state
 	Environ    []string
 	Host       Host
+	// OwnVMEnv makes the VM_* variables of Environ the settings layer even
+	// when use vm recorded others: only use vm itself sets it.
+	OwnVMEnv bool
 }
 
 // NewEnv derives the directories from an environment list such as
@@ -115,6 +118,7 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 		UserConfig:  e.UserConfig(),
 		ProjectFile: p.SettingsPath,
 		Env:         e.Environ,
+		OwnEnv:      e.OwnVMEnv,
 		Flags:       flags,
 		Remembered:  filepath.Join(p.StateDir, flagsFile),
 		ProjectDir:  abs,
@@ -153,7 +157,7 @@ func OpenNamed(e Env, name string, flags Flags) (*Project, error) {
 		Host:         e.Host,
 	}
 	var err error
-	p.Settings, err = LoadSettings(Sources{UserConfig: e.UserConfig(), ProjectFile: def, Named: true, Env: e.Environ, Flags: flags, Remembered: filepath.Join(p.StateDir, flagsFile), ProjectDir: filepath.Dir(def), Home: e.Home})
+	p.Settings, err = LoadSettings(Sources{UserConfig: e.UserConfig(), ProjectFile: def, Named: true, Env: e.Environ, OwnEnv: e.OwnVMEnv, Flags: flags, Remembered: filepath.Join(p.StateDir, flagsFile), ProjectDir: filepath.Dir(def), Home: e.Home})
 	if err != nil {
 		return nil, err
 	}
@@ -311,10 +315,13 @@ const envKey = "$env"
 // that `use vm` (or config) rendered the config with. Later vmhook
 // processes (the prompt hook's shell, vm-shell, up) take both from this
 // record rather than from their own environment, which may lack what the
-// .envrc exported: every process renders the same config. With neither,
-// the record is removed.
+// .envrc exported: every process renders the same config. A nil environ
+// keeps the variables recorded before. With neither, the record is removed.
 func SaveUse(p *Project, f Flags, environ []string) error {
 	path := p.flagsFile()
+	if environ == nil {
+		_, environ, _ = loadRemembered(path)
+	}
 	var vars []string
 	for _, kv := range environ {
 		if strings.HasPrefix(kv, "VM_") && strings.Contains(kv, "=") {

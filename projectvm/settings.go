@@ -403,6 +403,9 @@ type Sources struct {
 	// Flags is the highest layer, e.g. from `use vm --cpus 8`; when nil,
 	// the flags remembered in Remembered take its place.
 	Flags Flags
+	// OwnEnv keeps Env's VM_* variables as the layer even when Remembered
+	// records others (use vm, which records them).
+	OwnEnv bool
 	// Remembered is the record of the flags of the last `use vm` or
 	// `config` (may not exist).
 	Remembered string
@@ -459,14 +462,15 @@ func LoadSettings(src Sources) (Settings, error) {
 		}
 		layers = append(layers, pl)
 	}
-	// Without flags of its own, a process takes the flags and the VM_*
-	// variables of the last use vm, so it renders what use vm rendered.
+	// A process takes the VM_* variables of the last use vm (and, without
+	// flags of its own, its flags), so it renders what use vm rendered.
 	environ, flags := src.Env, src.Flags
-	if flags == nil && src.Remembered != "" {
-		var recEnv []string
-		var recorded bool
-		flags, recEnv, recorded = loadRemembered(src.Remembered)
-		if recorded {
+	if src.Remembered != "" {
+		recFlags, recEnv, recorded := loadRemembered(src.Remembered)
+		if flags == nil {
+			flags = recFlags
+		}
+		if recorded && !src.OwnEnv {
 			environ = recEnv
 		}
 	}
