@@ -113,6 +113,9 @@ type Drift struct {
 	// NeedsRecreate lists fields (disk, images, vmType, arch) that only a
 	// destroy and up can change.
 	NeedsRecreate []string
+	// Ports is set when the forwarded ports changed: Lima reads them only
+	// when the VM starts, so applying them restarts it.
+	Ports bool
 }
 
 // Describe is a short human description.
@@ -121,9 +124,34 @@ func (d Drift) Describe() string {
 		return "config matches the VM"
 	}
 	if len(d.NeedsRecreate) > 0 {
-		return "config changed since the VM was created (" + strings.Join(d.NeedsRecreate, ", ") + " need vmhook destroy, then vmhook up)"
+		return "config changed since the VM was created (" + strings.Join(d.NeedsRecreate, ", ") + " only a new VM can change)"
+	}
+	if d.Ports {
+		return "config changed since the VM was created (forwarded ports too, which only a restart applies)"
 	}
 	return "config changed since the VM was created"
+}
+
+// Fix is the command that brings the VM up to its config: up --apply for
+// what apply can change, a new VM for disk, images, vmType or arch (which
+// apply refuses).
+func (d Drift) Fix() string {
+	switch {
+	case !d.Changed:
+		return ""
+	case len(d.NeedsRecreate) > 0:
+		return "vmhook destroy && vmhook up (the VM's disk is lost)"
+	}
+	return "vmhook up --apply"
+}
+
+// Line is the one line that tells the user, where they are, that the VM
+// named name runs behind its config and what to run.
+func (d Drift) Line(name string) string {
+	if !d.Changed {
+		return ""
+	}
+	return fmt.Sprintf("%s: %s; run %s", name, d.Describe(), d.Fix())
 }
 
 func fileHash(path string) (string, error) {
@@ -156,6 +184,7 @@ func (m *Manager) drift(instDir, config string) Drift {
 	if b, err := os.ReadFile(filepath.Join(instDir, limaYAML)); err == nil {
 		_ = yaml.Unmarshal(b, &then)
 	}
+	d.Ports = !reflect.DeepEqual(now["portForwards"], then["portForwards"])
 	now, then = m.recreateFields(now), m.recreateFields(then)
 	for _, k := range []string{"arch", "disk", "images", "vmType"} {
 		if !reflect.DeepEqual(now[k], then[k]) {
@@ -206,7 +235,9 @@ type Info struct {
 	Drift    string    `json:"drift,omitempty"`
 	HandEdit bool      `json:"configHandEdited,omitempty"`
 	Recreate []string  `json:"needsRecreate,omitempty"`
-	Instance string    `json:"instanceDir"`
+	// Fix is the command that applies the drift.
+	Fix      string `json:"fix,omitempty"`
+	Instance string `json:"instanceDir"`
 	// NotOurs says why an existing instance of this name is not the
 	// project's (another owner, or none: Lima's own); vmhook leaves it
 	// alone.
@@ -216,7 +247,7 @@ type Info struct {
 func (in Instance) info() Info {
 	out := Info{Name: in.Name, Project: in.Owner, State: in.State, Config: in.Config, Ports: in.Ports, Instance: in.Dir}
 	if in.Drift.Changed {
-		out.Drift, out.Recreate = in.Drift.Describe(), in.Drift.NeedsRecreate
+		out.Drift, out.Recreate, out.Fix = in.Drift.Describe(), in.Drift.NeedsRecreate, in.Drift.Fix()
 	}
 	return out
 }
@@ -263,7 +294,7 @@ func (m *Manager) List() ([]Info, error) {
 			continue
 		}
 		info := in.info()
-		info.Drift, info.Recreate = "", nil
+		info.Drift, info.Recreate, info.Fix = "", nil, ""
 		if in.Owner.Named() {
 			info.Config, info.Ports = "", nil
 		}

@@ -404,6 +404,14 @@ func decodeScalarString(v *yaml.Node, dst **string) error {
 	return nil
 }
 
+// DefaultPorts are the guest ports forwarded when no layer sets ports:
+// the ports dev servers listen on out of the box (Rails, Next.js and
+// Express 3000/3001, Phoenix 4000, Angular 4200, Flask 5000, Vite 5173,
+// Django 8000, many servers 8080, Jupyter 8888). Each gets the same host
+// port when that is free and unclaimed, else one from the range, so two
+// projects serving :3000 both stay reachable. "ports: []" forwards none.
+var DefaultPorts = []int{3000, 3001, 4000, 4200, 5000, 5173, 8000, 8080, 8888}
+
 // Defaults returns the built-in settings for a host.
 func Defaults() Settings {
 	return Settings{
@@ -411,6 +419,7 @@ func Defaults() Settings {
 		Memory: "4GiB",
 		Disk:   "100GiB",
 		Env:    map[string]string{},
+		Ports:  slices.Clone(DefaultPorts),
 	}
 }
 
@@ -428,6 +437,9 @@ type Sources struct {
 	// Flags is the highest layer, e.g. from `use vm --cpus 8`; when nil,
 	// the flags remembered in Remembered take its place.
 	Flags Flags
+	// OwnEnv keeps Env's VM_* variables as the layer even when Remembered
+	// records others (use vm, which records them).
+	OwnEnv bool
 	// Remembered is the record of the flags of the last `use vm` or
 	// `config` (may not exist).
 	Remembered string
@@ -484,15 +496,23 @@ func LoadSettings(src Sources) (Settings, error) {
 		}
 		layers = append(layers, pl)
 	}
-	envLayer, err := envLayer(src.Env, src.Home)
+	// A process takes the VM_* variables of the last use vm (and, without
+	// flags of its own, its flags), so it renders what use vm rendered.
+	environ, flags := src.Env, src.Flags
+	if src.Remembered != "" {
+		recFlags, recEnv, recorded := loadRemembered(src.Remembered)
+		if flags == nil {
+			flags = recFlags
+		}
+		if recorded && !src.OwnEnv {
+			environ = recEnv
+		}
+	}
+	envLayer, err := envLayer(environ, src.Home)
 	if err != nil {
 		return Settings{}, err
 	}
 	layers = append(layers, envLayer...)
-	flags := src.Flags
-	if flags == nil && src.Remembered != "" {
-		flags = loadFlags(src.Remembered)
-	}
 	flagLayer, err := flagsLayer(flags, src.Home)
 	if err != nil {
 		return Settings{}, err

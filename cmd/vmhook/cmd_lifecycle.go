@@ -29,6 +29,11 @@ func (r *rt) ensureRunning(c *cli.Context, m *projectvm.Manager, p *projectvm.Pr
 		err = m.Ensure(c.Context, p)
 	}
 	pr.finish(err == nil, p.Name+" is running")
+	if err == nil {
+		if line := projectvm.MovedPorts(m.Env, p); line != "" {
+			r.say.line("%s", line)
+		}
+	}
 	if err != nil && signalOf(c.Context) != nil {
 		return r.interrupted(c.Context, "while starting "+p.Name, "run vmhook up (or vm-shell) to carry on")
 	}
