@@ -410,6 +410,7 @@ func decodeScalarString(v *yaml.Node, dst **string) error {
 // Django 8000, many servers 8080, Jupyter 8888). Each gets the same host
 // port when that is free and unclaimed, else one from the range, so two
 // projects serving :3000 both stay reachable. "ports: []" forwards none.
+// Named VMs forward only what their definition lists.
 var DefaultPorts = []int{3000, 3001, 4000, 4200, 5000, 5173, 8000, 8080, 8888}
 
 // Defaults returns the built-in settings for a host.
@@ -452,6 +453,11 @@ type Sources struct {
 // LoadSettings applies every layer in order and validates the result.
 func LoadSettings(src Sources) (Settings, error) {
 	s := Defaults()
+	if src.Named {
+		// A named VM is the user's own machine: like its mounts, its
+		// forwarded ports are only the ones its definition asks for.
+		s.Ports = nil
+	}
 	var layers []*parsedLayer
 	for _, f := range []struct {
 		path string
