@@ -176,9 +176,10 @@ func TestWebapp(t *testing.T) {
 		t.Errorf("env = %v", c.Env)
 	}
 	if len(c.Provision) != 1 || c.Provision[0].Mode != "system" ||
-		!strings.HasPrefix(c.Provision[0].Script, "#!/bin/bash\n") ||
+		!strings.Contains(c.Provision[0].Script, "vmhook: runs once per VM") ||
+		!strings.Contains(c.Provision[0].Script, "\n#!/bin/bash\n") ||
 		!strings.Contains(c.Provision[0].Script, "apt-get install -y --no-install-recommends nodejs docker.io\n") {
-		t.Errorf("provision = %+v, want the system script installing nodejs", c.Provision)
+		t.Errorf("provision = %+v, want the system script installing nodejs, once per VM", c.Provision)
 	}
 }
 

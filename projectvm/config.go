@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -42,6 +43,73 @@ func limaArch(goarch string) string {
 	return goarch
 }
 
+// imageArchNames maps the arch names an image setting may use to Lima's.
+var imageArchNames = map[string]string{
+	"x86_64": "x86_64", "amd64": "x86_64",
+	"aarch64": "aarch64", "arm64": "aarch64",
+	"armv7l": "armv7l", "riscv64": "riscv64",
+}
+
+// archInName finds the arch an image's file name names, as distributions
+// name their images (nixos-lima-…-aarch64.qcow2, …-cloudimg-arm64.img): a
+// word of the base name delimited by '-', '_' or '.'. It is "" when the
+// name names none, or more than one.
+var archWordRE = regexp.MustCompile(`(?:^|[-_.])(x86_64|amd64|aarch64|arm64|armv7l|riscv64)(?:[-_.]|$)`)
+
+func archInName(location string) string {
+	base := location
+	if i := strings.LastIndexAny(base, "/\\"); i >= 0 {
+		base = base[i+1:]
+	}
+	if i := strings.IndexAny(base, "?#"); i >= 0 {
+		base = base[:i]
+	}
+	found := ""
+	for _, m := range archWordRE.FindAllStringSubmatch(strings.ToLower(base), -1) {
+		a := imageArchNames[m[1]]
+		if found != "" && found != a {
+			return ""
+		}
+		found = a
+	}
+	return found
+}
+
+// vmArch is the VM's arch: the raw lima: arch when the user set one, else
+// the host's.
+func (p *Project) vmArch() string {
+	if a, ok := p.Settings.Lima["arch"].(string); ok && a != "" && a != "default" {
+		return a
+	}
+	return limaArch(p.Host.Arch)
+}
+
+// imageArch is the arch of the image setting: its arch field, else the one
+// its file name names, else the VM's; from says which.
+func (p *Project) imageArch() (arch, from string) {
+	img := p.Settings.Image
+	if img.Arch != "" {
+		return img.Arch, "its arch field"
+	}
+	if a := archInName(img.Location); a != "" {
+		return a, "its file name"
+	}
+	return p.vmArch(), ""
+}
+
+// checkImageArch refuses an image built for another arch than the VM's,
+// before Lima downloads it.
+func (p *Project) checkImageArch() error {
+	if p.Settings.Image.Location == "" {
+		return nil
+	}
+	arch, from := p.imageArch()
+	if vm := p.vmArch(); arch != vm {
+		return fmt.Errorf("image %q is for %s (from %s) but the VM is %s; use an image for %s, or set image.arch in %s if the name misleads", p.Settings.Image.Location, arch, from, vm, vm, p.SettingsPath)
+	}
+	return nil
+}
+
 // defaultImages are current Ubuntu LTS cloud images, as Lima's own default
 // template uses; Lima picks the entry for the VM's arch.
 var defaultImages = []imageData{
@@ -53,7 +121,11 @@ type imageData struct{ Location, Arch, Digest string }
 
 type portData struct{ Guest, Host int }
 
-type socketData struct{ Guest, Host string }
+type socketData struct {
+	Guest, Host string
+	// Reverse is Lima's reverse: a host socket reached from the guest.
+	Reverse bool
+}
 
 type configData struct {
 	Name, Dir    string
@@ -215,7 +287,6 @@ func (p *Project) configData(mapping map[int]int) configData {
 		Disk:         s.Disk,
 		Mounts:       s.Mounts,
 		ForwardAgent: s.ForwardAgent,
-		Provision:    s.Provision,
 		ExtraLima:    s.Lima,
 		Env: map[string]string{
 			"SYSINIT_IN_VM": "1",
@@ -238,18 +309,22 @@ func (p *Project) configData(mapping map[int]int) configData {
 		d.Env[k] = v
 	}
 	if s.Image.Location != "" {
-		d.Images = []imageData{{Location: s.Image.Location, Arch: d.Arch, Digest: s.Image.Digest}}
+		arch, _ := p.imageArch()
+		d.Images = []imageData{{Location: s.Image.Location, Arch: arch, Digest: s.Image.Digest}}
 	} else {
 		d.Images = defaultImages
+	}
+	for _, pr := range s.Provision {
+		d.Provision = append(d.Provision, Provision{Mode: pr.Mode, Script: ProvisionScript(pr)})
 	}
 	for _, g := range s.Ports {
 		d.Ports = append(d.Ports, portData{Guest: g, Host: mapping[g]})
 	}
 	for _, so := range s.Sockets {
 		gp := GuestSocketPath(so.Guest, p.Host.UID)
-		d.Sockets = append(d.Sockets, socketData{Guest: gp, Host: so.Host})
+		d.Sockets = append(d.Sockets, socketData{Guest: gp, Host: so.Host, Reverse: !so.SocketToHost()})
 		if so.Env != "" {
-			d.Env[so.Env] = "unix://" + gp
+			d.Env[so.Env] = so.EnvValue(gp)
 		}
 	}
 	return d
@@ -261,6 +336,9 @@ func (p *Project) inputs() inputs {
 
 // Render returns the full config file for p with the given host-port mapping.
 func (p *Project) Render(mapping map[int]int) ([]byte, error) {
+	if err := p.checkImageArch(); err != nil {
+		return nil, err
+	}
 	body, err := render(p.configData(mapping))
 	if err != nil {
 		return nil, err

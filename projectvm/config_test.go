@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,7 +53,7 @@ func TestGeneratedConfigsPassRealValidate(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Settings that exercise every templated string.
-		settings := "ports: [3000]\nenv: {GREETING: \"it's \\\"$(x)\\\" | `y`\"}\nsockets:\n  - {host: /var/run/docker.sock, guest: docker.sock, env: DOCKER_HOST}\nprovision:\n  - script: \"echo '$(id)'\"\n"
+		settings := "ports: [3000]\nenv: {GREETING: \"it's \\\"$(x)\\\" | `y`\"}\nsockets:\n  - {host: /var/run/docker.sock, guest: docker.sock, env: DOCKER_HOST}\n  - {host: /tmp/agent.sock, guest: agent.sock, env: SSH_AUTH_SOCK}\n  - {host: /tmp/vmhook-test-mux.sock, guest: mux.sock, direction: to-host, env: MUX, envForm: url}\nprovision:\n  - script: \"echo '$(id)'\"\n"
 		if err := os.WriteFile(filepath.Join(dir, ProjectFile), []byte(settings), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -86,6 +87,12 @@ func TestGeneratedConfigsPassRealValidate(t *testing.T) {
 		}
 		if len(doc.Mounts) != 1 || doc.Mounts[0].Location != dir || doc.Mounts[0].MountPoint != dir || !doc.Mounts[0].Writable {
 			t.Errorf("%q: mounts = %+v, want exactly %q writable at the same path", name, doc.Mounts, dir)
+		}
+		if doc.Env["DOCKER_HOST"] != "unix:///run/user/"+strconv.Itoa(e.Host.UID)+"/docker.sock" || doc.Env["SSH_AUTH_SOCK"] != "/run/user/"+strconv.Itoa(e.Host.UID)+"/agent.sock" || !strings.HasPrefix(doc.Env["MUX"], "unix:///") {
+			t.Errorf("%q: socket env = %v, want a URL for DOCKER_HOST and MUX, a path for SSH_AUTH_SOCK", name, doc.Env)
+		}
+		if n := strings.Count(string(data), "reverse: true"); n != 2 {
+			t.Errorf("%q: %d reverse socket forwards, want 2 (the to-host socket has none)", name, n)
 		}
 		if doc.Env["SYSINIT_IN_VM"] != "1" || doc.Env["GREETING"] != "it's \"$(x)\" | `y`" {
 			t.Errorf("%q: env = %v", name, doc.Env)
@@ -191,5 +198,66 @@ func TestWriteFileAtomicNeverPartial(t *testing.T) {
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Fatalf("left behind: %v", entries)
+	}
+}
+
+func TestArchInName(t *testing.T) {
+	for loc, want := range map[string]string{
+		"https://example.org/nixos-lima-24.11-aarch64.qcow2":                       "aarch64",
+		"https://cloud-images.ubuntu.com/x/ubuntu-24.04-server-cloudimg-arm64.img": "aarch64",
+		"/img/debian-12-genericcloud-amd64.qcow2":                                  "x86_64",
+		"/img/nixos_x86_64.qcow2?raw=1":                                            "x86_64",
+		"/img/arm64-dir/nixos.qcow2":                                               "",
+		"/img/nixos.qcow2":                                                         "",
+		"/img/farm64.img":                                                          "",
+		"/img/x86_64-to-aarch64.img":                                               "",
+	} {
+		if got := archInName(loc); got != want {
+			t.Errorf("archInName(%q) = %q, want %q", loc, got, want)
+		}
+	}
+}
+
+func TestImageArchFromImage(t *testing.T) {
+	root := t.TempDir()
+	e := testEnv(t, root) // an x86_64 host
+	dir := filepath.Join(root, "proj")
+	os.MkdirAll(dir, 0o755)
+	for _, tt := range []struct {
+		settings, arch, err string
+	}{
+		{"image: /img/nixos-lima-aarch64.qcow2\n", "", "image \"/img/nixos-lima-aarch64.qcow2\" is for aarch64 (from its file name) but the VM is x86_64"},
+		{"image:\n  location: /img/nixos.qcow2\n  arch: arm64\n", "", "is for aarch64 (from its arch field)"},
+		{"image:\n  location: /img/nixos-aarch64.qcow2\n  arch: x86_64\n", "x86_64", ""},
+		{"image: /img/nixos-x86_64.qcow2\n", "x86_64", ""},
+		{"image: /img/nixos.qcow2\n", "x86_64", ""},
+		{"image: /img/nixos-aarch64.qcow2\nlima:\n  arch: aarch64\n", "aarch64", ""},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, ProjectFile), []byte(tt.settings), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p, err := OpenProject(e, dir, Flags{})
+		if err != nil {
+			t.Fatalf("%q: %v", tt.settings, err)
+		}
+		data, err := p.Render(nil)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("%q: err = %v, want %q", tt.settings, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tt.settings, err)
+		}
+		var doc struct {
+			Images []struct{ Arch string } `yaml:"images"`
+		}
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if len(doc.Images) != 1 || doc.Images[0].Arch != tt.arch {
+			t.Errorf("%q: images = %+v, want arch %s", tt.settings, doc.Images, tt.arch)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -150,6 +151,14 @@ func (m *Manager) takeHashedName(ctx context.Context, p *Project) bool {
 	return true
 }
 
+// noticeDrift says, in one line, that p's VM runs behind its config and
+// which command applies it.
+func (m *Manager) noticeDrift(p *Project) {
+	if d, _ := m.Drift(p); d.Changed {
+		m.notice("%s", d.Line(p.Name))
+	}
+}
+
 func (m *Manager) ensure(ctx context.Context, p *Project) error {
 	// A running VM of the project's needs no lock: the common case, which
 	// reads the instance once.
@@ -161,6 +170,7 @@ func (m *Manager) ensure(ctx context.Context, p *Project) error {
 		return err
 	}
 	if in.State == Running {
+		m.noticeDrift(p)
 		return nil
 	}
 	return m.locked(ctx, p, true, func(in Instance) error {
@@ -182,6 +192,9 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project, in Instance) err
 			return err
 		}
 		if err := m.freePorts(ctx, p); err != nil {
+			return err
+		}
+		if err := m.preferPorts(ctx, p, in); err != nil {
 			return err
 		}
 		if err := m.clearDebris(p); err != nil {
@@ -209,9 +222,10 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project, in Instance) err
 		if err := m.repairOwner(p); err != nil {
 			return err
 		}
-		if d, _ := m.Drift(p); d.Changed {
-			m.notice("%s: %s; run vmhook up --apply to apply it", p.Name, d.Describe())
+		if err := m.preferPorts(ctx, p, in); err != nil {
+			return err
 		}
+		m.noticeDrift(p)
 	}
 	return m.start(ctx, p)
 }
@@ -279,6 +293,77 @@ func (m *Manager) freePorts(ctx context.Context, p *Project) error {
 	return nil
 }
 
+// preferPorts allocates the project's host ports again before its VM starts
+// (or is created): a guest port that got another host port moves back to
+// its own number when that is free and unclaimed now, and a claim released
+// by destroy is taken again. A config vmhook wrote is rendered anew; when
+// the stopped VM ran that very config, its copy is updated too, so a port
+// that moved is not drift. A hand-edited config is left alone.
+func (m *Manager) preferPorts(ctx context.Context, p *Project, in Instance) error {
+	e := m.Env
+	return withLock(ctx, e.portsLock(), nil, func() error {
+		st, err := p.configState(e)
+		if err != nil || st.result != ConfigUnchanged || !st.ours {
+			return err
+		}
+		reg, err := loadPortRegistry(e)
+		if err != nil {
+			return err
+		}
+		cur := map[int]int{}
+		forwards := limaForwards(p.ConfigPath)
+		for _, g := range p.Settings.Ports {
+			if h, ok := forwards[g]; ok {
+				cur[g] = h
+			}
+		}
+		taken := reg.claimedByOthers(p.ConfigPath)
+		previous := map[int]int{}
+		for g, h := range cur {
+			if h != g && g >= 1024 && !taken[g] && reg.free(g) {
+				continue // its own number is free again
+			}
+			previous[g] = h
+		}
+		mapping, err := reg.allocate(p.Name, p.ConfigPath, p.Settings.Ports, previous)
+		if err != nil || maps.Equal(mapping, cur) {
+			return err
+		}
+		oldHash, err := fileHash(p.ConfigPath)
+		if err != nil {
+			return fmt.Errorf("read config: %w", err)
+		}
+		data, err := p.Render(mapping)
+		if err != nil {
+			return err
+		}
+		if err := writeFileAtomic(p.ConfigPath, data, 0o644); err != nil {
+			return err
+		}
+		rec := writtenRecord{Project: p.Owner(), Output: fullHash(data), User: userConfigHash(e), Needs: st.needs}
+		if err := writeJSON(p.writtenPath(), rec); err != nil {
+			return err
+		}
+		if in.State == Stopped {
+			applied, _ := os.ReadFile(e.instanceFile(p.Name, appliedFile))
+			if strings.TrimSpace(string(applied)) == oldHash {
+				if err := writeFileAtomic(e.instanceFile(p.Name, limaYAML), data, 0o644); err != nil {
+					return err
+				}
+				if err := m.markApplied(p); err != nil {
+					return err
+				}
+			}
+		}
+		for _, g := range SortedPorts(mapping) {
+			if h := mapping[g]; h != cur[g] && cur[g] != 0 {
+				m.notice("%s: guest %d now at localhost:%d (was %d)", p.Name, g, h, cur[g])
+			}
+		}
+		return nil
+	})
+}
+
 // cleanupTimeout bounds the delete of a half-created instance.
 const cleanupTimeout = 30 * time.Second
 
@@ -338,7 +423,7 @@ func (m *Manager) apply(ctx context.Context, p *Project) error {
 			return m.ensureLocked(ctx, p, in)
 		}
 		if len(d.NeedsRecreate) > 0 {
-			return fmt.Errorf("%s changed for %s; run vmhook destroy, then vmhook up (the VM's disk is lost)", strings.Join(d.NeedsRecreate, ", "), p.Name)
+			return fmt.Errorf("%s changed for %s; up --apply cannot change it: run %s", strings.Join(d.NeedsRecreate, ", "), p.Name, d.Fix())
 		}
 		if in.State == Running || in.State == Broken {
 			m.notice("stopping %s to apply the new config", p.Name)
@@ -383,7 +468,7 @@ func (m *Manager) Destroy(ctx context.Context, p *Project) error {
 			return err
 		}
 		releaseName(m.Env, p.Name)
-		return nil
+		return releasePorts(ctx, m.Env, p.ConfigPath)
 	})
 }
 

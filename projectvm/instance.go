@@ -96,6 +96,9 @@ func (in Instance) owns(p *Project) error {
 	// only be written after limactl create.
 	if in.Owner != p.Owner() {
 		who := "was not created by vmhook"
+		if in.Owner.IsZero() && p.Named {
+			return fmt.Errorf("VM %q was not created by vmhook; vmhook adopt --vm %s takes it over, or pick another name (%w)", p.Name, p.Name, ErrNotOwned)
+		}
 		if !in.Owner.IsZero() {
 			who = fmt.Sprintf("belongs to %q", in.Owner.String())
 		}
@@ -110,6 +113,9 @@ type Drift struct {
 	// NeedsRecreate lists fields (disk, images, vmType, arch) that only a
 	// destroy and up can change.
 	NeedsRecreate []string
+	// Ports is set when the forwarded ports changed: Lima reads them only
+	// when the VM starts, so applying them restarts it.
+	Ports bool
 }
 
 // Describe is a short human description.
@@ -118,9 +124,34 @@ func (d Drift) Describe() string {
 		return "config matches the VM"
 	}
 	if len(d.NeedsRecreate) > 0 {
-		return "config changed since the VM was created (" + strings.Join(d.NeedsRecreate, ", ") + " need vmhook destroy, then vmhook up)"
+		return "config changed since the VM was created (" + strings.Join(d.NeedsRecreate, ", ") + " only a new VM can change)"
+	}
+	if d.Ports {
+		return "config changed since the VM was created (forwarded ports too, which only a restart applies)"
 	}
 	return "config changed since the VM was created"
+}
+
+// Fix is the command that brings the VM up to its config: up --apply for
+// what apply can change, a new VM for disk, images, vmType or arch (which
+// apply refuses).
+func (d Drift) Fix() string {
+	switch {
+	case !d.Changed:
+		return ""
+	case len(d.NeedsRecreate) > 0:
+		return "vmhook destroy && vmhook up (the VM's disk is lost)"
+	}
+	return "vmhook up --apply"
+}
+
+// Line is the one line that tells the user, where they are, that the VM
+// named name runs behind its config and what to run.
+func (d Drift) Line(name string) string {
+	if !d.Changed {
+		return ""
+	}
+	return fmt.Sprintf("%s: %s; run %s", name, d.Describe(), d.Fix())
 }
 
 func fileHash(path string) (string, error) {
@@ -153,12 +184,40 @@ func (m *Manager) drift(instDir, config string) Drift {
 	if b, err := os.ReadFile(filepath.Join(instDir, limaYAML)); err == nil {
 		_ = yaml.Unmarshal(b, &then)
 	}
+	d.Ports = !reflect.DeepEqual(now["portForwards"], then["portForwards"])
+	now, then = m.recreateFields(now), m.recreateFields(then)
 	for _, k := range []string{"arch", "disk", "images", "vmType"} {
 		if !reflect.DeepEqual(now[k], then[k]) {
 			d.NeedsRecreate = append(d.NeedsRecreate, k)
 		}
 	}
 	return d
+}
+
+// recreateFields are the fields of a Lima config that only a recreate
+// changes, as Lima reads them: an unset arch, vmType or disk is Lima's
+// default, and of the images only the one for the VM's arch is used. An
+// adopted instance's own lima.yaml, written for plain limactl, then
+// compares with vmhook's.
+func (m *Manager) recreateFields(cfg map[string]any) map[string]any {
+	out := map[string]any{"arch": cfg["arch"], "disk": cfg["disk"], "vmType": cfg["vmType"]}
+	if a, _ := out["arch"].(string); a == "" || a == "default" {
+		out["arch"] = limaArch(m.Env.Host.Arch)
+	}
+	if out["disk"] == nil {
+		out["disk"] = "100GiB"
+	}
+	if v, _ := out["vmType"].(string); v == "" || v == "default" {
+		out["vmType"] = "qemu"
+		if m.Env.Host.OS == "darwin" {
+			out["vmType"] = "vz"
+		}
+	}
+	arch, _ := out["arch"].(string)
+	if img, ok := pickImage(cfg["images"], arch); ok {
+		out["images"] = img
+	}
+	return out
 }
 
 // Drift compares the project's generated config with its instance's copy.
@@ -176,13 +235,19 @@ type Info struct {
 	Drift    string    `json:"drift,omitempty"`
 	HandEdit bool      `json:"configHandEdited,omitempty"`
 	Recreate []string  `json:"needsRecreate,omitempty"`
-	Instance string    `json:"instanceDir"`
+	// Fix is the command that applies the drift.
+	Fix      string `json:"fix,omitempty"`
+	Instance string `json:"instanceDir"`
+	// NotOurs says why an existing instance of this name is not the
+	// project's (another owner, or none: Lima's own); vmhook leaves it
+	// alone.
+	NotOurs string `json:"notOurs,omitempty"`
 }
 
 func (in Instance) info() Info {
 	out := Info{Name: in.Name, Project: in.Owner, State: in.State, Config: in.Config, Ports: in.Ports, Instance: in.Dir}
 	if in.Drift.Changed {
-		out.Drift, out.Recreate = in.Drift.Describe(), in.Drift.NeedsRecreate
+		out.Drift, out.Recreate, out.Fix = in.Drift.Describe(), in.Drift.NeedsRecreate, in.Drift.Fix()
 	}
 	return out
 }
@@ -192,6 +257,14 @@ func (m *Manager) Info(p *Project) Info {
 	in, _ := m.Inspect(p.Name, p.ConfigPath)
 	out := in.info()
 	out.Project = p.Owner()
+	if err := in.owns(p); err != nil {
+		// Another's VM: nothing of p's describes it.
+		out.Project, out.Ports, out.Drift, out.Recreate = in.Owner, nil, "", nil
+		out.NotOurs = "belongs to " + in.Owner.String()
+		if in.Owner.IsZero() {
+			out.NotOurs = "not vmhook's: Lima has it, vmhook did not create or adopt it"
+		}
+	}
 	if data, err := os.ReadFile(p.ConfigPath); err == nil {
 		out.HandEdit = HandEdited(data)
 	}
@@ -221,7 +294,7 @@ func (m *Manager) List() ([]Info, error) {
 			continue
 		}
 		info := in.info()
-		info.Drift, info.Recreate = "", nil
+		info.Drift, info.Recreate, info.Fix = "", nil, ""
 		if in.Owner.Named() {
 			info.Config, info.Ports = "", nil
 		}

@@ -223,7 +223,7 @@ func TestLifecycle(t *testing.T) {
 				}
 			}},
 		{name: "apply refuses a disk change", setup: changed(stopped(mine), "cpus: 2\ndisk: 20GiB\n"), op: apply,
-			state: Stopped, err: "disk changed for api-dev; run vmhook destroy, then vmhook up"},
+			state: Stopped, err: "disk changed for api-dev; up --apply cannot change it: run vmhook destroy && vmhook up"},
 		{name: "apply refuses an image change", setup: changed(stopped(mine), config+"images: [{location: /b.img}]\n"), op: apply,
 			state: Stopped, err: "images changed for api-dev"},
 		{name: "apply with nothing changed only ensures", setup: stopped(mine), op: apply,

@@ -115,8 +115,19 @@ func (e Env) namesLock() string { return filepath.Join(e.LockDir(), "names.lock"
 
 // nameClaim is vmhook's reservation of a VM name, written before limactl
 // create makes the instance directory (Lima refuses to create into an
-// existing directory, so the owner record can only follow it).
-func (e Env) nameClaim(name string) string { return filepath.Join(e.stateDir(), "names", name) }
+// existing directory, so the owner record can only follow it). Names are
+// Lima's per LIMA_HOME, and so are reservations: they sit in a directory
+// keyed by the real path of LIMA_HOME. Earlier versions kept them in
+// names/ itself, for every LIMA_HOME at once; those are not read, since
+// they cannot say which LIMA_HOME they were for (an instance whose create
+// was cut short under them is taken back with vmhook adopt).
+func (e Env) nameClaim(name string) string {
+	return filepath.Join(e.stateDir(), "names", limaHomeKey(e.LimaHome), name)
+}
+
+// limaHomeKey names a LIMA_HOME in vmhook's state: a hash of its real path
+// (of its nearest existing ancestor's, before Lima creates it).
+func limaHomeKey(limaHome string) string { return "lima-" + hashHex([]byte(realPath(limaHome))) }
 
 // portRegistry records the host ports each VM was given.
 func (e Env) portRegistry() string { return filepath.Join(e.stateDir(), "ports.json") }

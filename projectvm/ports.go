@@ -1,6 +1,7 @@
 package projectvm
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -23,6 +24,7 @@ const (
 // portClaim is one VM's host ports, recorded so other projects avoid them
 // even while that VM is stopped.
 type portClaim struct {
+	Name   string      `json:"name,omitempty"` // the VM's, to say who holds a port
 	Config string      `json:"config"`
 	Ports  map[int]int `json:"ports"` // guest → host
 }
@@ -40,8 +42,8 @@ type portRegistry struct {
 // portUse is a host port forwarded by an instance of the project whose
 // generated config is config.
 type portUse struct {
-	config      string
-	guest, host int
+	name, config string
+	guest, host  int
 }
 
 // loadPortRegistry reads the registry of claimed host ports. A registry that
@@ -91,7 +93,7 @@ func portsInUse(e Env) []portUse {
 		config := owner.config(e, name)
 		for _, f := range []string{e.instanceFile(name, limaYAML), config} {
 			for g, h := range limaForwards(f) {
-				out = append(out, portUse{config: config, guest: g, host: h})
+				out = append(out, portUse{name: name, config: config, guest: g, host: h})
 			}
 		}
 	}
@@ -245,7 +247,7 @@ func (r *portRegistry) allocate(name, config string, guests []int, previous map[
 			delete(r.Claims, n) // this project's claim under an earlier key
 		}
 	}
-	r.Claims[config] = portClaim{Config: config, Ports: mapping}
+	r.Claims[config] = portClaim{Name: name, Config: config, Ports: mapping}
 	// An allocation that is not recorded could be handed out again, so it
 	// fails with the save. (A registry without a path lives in memory.)
 	if r.path != "" {
@@ -264,4 +266,78 @@ func portFree(port int) bool {
 	}
 	l.Close()
 	return true
+}
+
+// releasePorts drops the claim of the project whose config is config, once
+// its VM is gone: its host ports go to whoever needs them next, and the
+// project gets its preferred ports again when they are free at its next up.
+func releasePorts(ctx context.Context, e Env, config string) error {
+	return withLock(ctx, e.portsLock(), nil, func() error {
+		reg, err := loadPortRegistry(e)
+		if err != nil {
+			return err
+		}
+		n := len(reg.Claims)
+		for k, c := range reg.Claims {
+			if c.Config == config {
+				delete(reg.Claims, k)
+			}
+		}
+		if n == len(reg.Claims) {
+			return nil
+		}
+		return reg.save()
+	})
+}
+
+// holder names the VM of another project than config's that holds host
+// port h, or "" when none does.
+func (r *portRegistry) holder(config string, h int) string {
+	for _, u := range r.inUse {
+		if u.config != config && u.host == h {
+			return u.name
+		}
+	}
+	for _, c := range r.Claims {
+		if c.Config == config {
+			continue
+		}
+		for _, ch := range c.Ports {
+			if ch == h {
+				if c.Name != "" {
+					return c.Name
+				}
+				return "another project"
+			}
+		}
+	}
+	return ""
+}
+
+// MovedPorts is the line that says where p's guest ports went when they are
+// not at their own host port, and why; "" when every one is.
+func MovedPorts(e Env, p *Project) string {
+	reg, err := loadPortRegistry(e)
+	if err != nil {
+		return ""
+	}
+	mp := reg.mapping(p.Name, p.ConfigPath)
+	var parts []string
+	for _, g := range SortedPorts(mp) {
+		h := mp[g]
+		if h == g {
+			continue
+		}
+		why := fmt.Sprintf("%d is in use on the host", g)
+		if g < 1024 {
+			why = fmt.Sprintf("%d is a privileged port", g)
+		} else if who := reg.holder(p.ConfigPath, g); who != "" {
+			why = fmt.Sprintf("%d is taken by %s", g, who)
+		}
+		parts = append(parts, fmt.Sprintf("guest %d → localhost:%d (%s)", g, h, why))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return p.Name + ": " + strings.Join(parts, ", ")
 }

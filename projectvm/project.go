@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
@@ -19,6 +20,9 @@ type Env struct {
 	StateHome  string // $XDG_STATE_HOME or ~/.local/state
 	Environ    []string
 	Host       Host
+	// OwnVMEnv makes the VM_* variables of Environ the settings layer even
+	// when use vm recorded others: only use vm itself sets it.
+	OwnVMEnv bool
 }
 
 // NewEnv derives the directories from an environment list such as
@@ -114,6 +118,7 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 		UserConfig:  e.UserConfig(),
 		ProjectFile: p.SettingsPath,
 		Env:         e.Environ,
+		OwnEnv:      e.OwnVMEnv,
 		Flags:       flags,
 		Remembered:  filepath.Join(p.StateDir, flagsFile),
 		ProjectDir:  abs,
@@ -140,6 +145,9 @@ func OpenNamed(e Env, name string, flags Flags) (*Project, error) {
 	}
 	def := e.VMDefinition(name)
 	if _, err := os.Stat(def); err != nil {
+		if _, err := os.Stat(e.instanceFile(name, limaYAML)); err == nil {
+			return nil, fmt.Errorf("no VM definition %q, but Lima has an instance %s; vmhook adopt --vm %s takes it over (and writes the definition from it)", def, name, name)
+		}
 		return nil, fmt.Errorf("no VM definition %q; create it (same fields as vmhook.yaml, plus rebuild:)", def)
 	}
 	p := &Project{
@@ -152,7 +160,7 @@ func OpenNamed(e Env, name string, flags Flags) (*Project, error) {
 		Host:         e.Host,
 	}
 	var err error
-	p.Settings, err = LoadSettings(Sources{UserConfig: e.UserConfig(), ProjectFile: def, Named: true, Env: e.Environ, Flags: flags, Remembered: filepath.Join(p.StateDir, flagsFile), ProjectDir: filepath.Dir(def), Home: e.Home})
+	p.Settings, err = LoadSettings(Sources{UserConfig: e.UserConfig(), ProjectFile: def, Named: true, Env: e.Environ, OwnEnv: e.OwnVMEnv, Flags: flags, Remembered: filepath.Join(p.StateDir, flagsFile), ProjectDir: filepath.Dir(def), Home: e.Home})
 	if err != nil {
 		return nil, err
 	}
@@ -301,15 +309,43 @@ func (p *Project) configState(e Env) (configState, error) {
 func (p *Project) flagsFile() string { return filepath.Join(p.StateDir, flagsFile) }
 
 // SaveFlags remembers flags (removing the record when there are none).
-func SaveFlags(p *Project, f Flags) error {
+func SaveFlags(p *Project, f Flags) error { return SaveUse(p, f, nil) }
+
+// envKey holds, in the flags record, the VM_* variables `use vm` saw.
+const envKey = "$env"
+
+// SaveUse remembers the settings flags and the VM_* variables of environ
+// that `use vm` (or config) rendered the config with. Later vmhook
+// processes (the prompt hook's shell, vm-shell, up) take both from this
+// record rather than from their own environment, which may lack what the
+// .envrc exported: every process renders the same config. A nil environ
+// keeps the variables recorded before. With neither, the record is removed.
+func SaveUse(p *Project, f Flags, environ []string) error {
 	path := p.flagsFile()
-	if f.Empty() {
+	if environ == nil {
+		_, environ, _ = loadRemembered(path)
+	}
+	var vars []string
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, "VM_") && strings.Contains(kv, "=") {
+			vars = append(vars, kv)
+		}
+	}
+	sort.Strings(vars)
+	if f.Empty() && len(vars) == 0 {
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("forget flags: %w", err)
 		}
 		return nil
 	}
-	data, _ := json.Marshal(f)
+	rec := map[string]any{}
+	for k, v := range f {
+		rec[k] = v
+	}
+	if len(vars) > 0 {
+		rec[envKey] = vars
+	}
+	data, _ := json.Marshal(rec)
 	if old, err := os.ReadFile(path); err == nil && string(old) == string(data) {
 		return nil
 	}
@@ -323,15 +359,31 @@ func SaveFlags(p *Project, f Flags) error {
 // earlier version (keys named after the Go fields, ports as a list) is
 // read too.
 func loadFlags(path string) Flags {
+	f, _, _ := loadRemembered(path)
+	return f
+}
+
+// loadRemembered returns the flags and the VM_* variables remembered in
+// path; recorded is set when the record exists (then its variables, even
+// none, stand for the environment's).
+func loadRemembered(path string) (f Flags, environ []string, recorded bool) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Flags{}
+		return Flags{}, nil, false
 	}
 	var raw map[string]any
 	if json.Unmarshal(data, &raw) != nil {
-		return Flags{}
+		return Flags{}, nil, false
 	}
-	f := Flags{}
+	f = Flags{}
+	if vars, ok := raw[envKey].([]any); ok {
+		for _, x := range vars {
+			if s, ok := x.(string); ok && strings.HasPrefix(s, "VM_") {
+				environ = append(environ, s)
+			}
+		}
+	}
+	delete(raw, envKey)
 	for k, v := range raw {
 		k = strings.ToLower(k)
 		switch v := v.(type) {
@@ -347,5 +399,5 @@ func loadFlags(path string) Flags {
 			f[k] = strings.Join(vals, ",")
 		}
 	}
-	return f
+	return f, environ, true
 }

@@ -13,6 +13,7 @@ func TestRawListsKeepOwnEntries(t *testing.T) {
 	p := &Project{Dir: "/srv/app", Name: "app-dev", ConfigPath: "/srv/app/.lima/config.yaml", SettingsPath: "/srv/app/vmhook.yaml", Host: Host{OS: "linux", Arch: "amd64"}}
 	p.Settings = Defaults()
 	p.Settings.Ports = []int{3000}
+	p.Settings.Sockets = []Socket{{Host: "/var/run/docker.sock", Guest: "docker.sock"}, {Host: "/tmp/mux.sock", Guest: "/run/mux.sock", Direction: "to-host"}}
 	p.Settings.Lima = map[string]any{
 		"portForwards": []any{map[string]any{"guestPort": 8080, "hostPort": 8080}, catchAllRule()},
 		"mounts":       []any{map[string]any{"location": "/srv/data"}},
@@ -28,10 +29,16 @@ func TestRawListsKeepOwnEntries(t *testing.T) {
 	if err := yaml.Unmarshal(body, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(doc.PortForwards); n != 3 || doc.PortForwards[0]["guestPort"] != 8080 || doc.PortForwards[1]["guestPort"] != 3000 {
+	if n := len(doc.PortForwards); n != 5 || doc.PortForwards[0]["guestPort"] != 8080 || doc.PortForwards[1]["guestPort"] != 3000 {
 		t.Fatalf("portForwards = %v, want the raw rule, then vmhook's, then the catch-all", doc.PortForwards)
 	}
-	if last := normalize(map[string]any(doc.PortForwards[2])); !reflect.DeepEqual(last, normalize(catchAllRule())) {
+	if in := doc.PortForwards[2]; in["hostSocket"] != "/var/run/docker.sock" || in["reverse"] != true {
+		t.Errorf("portForwards[2] = %v, want the host socket reached from the guest", in)
+	}
+	if out := doc.PortForwards[3]; out["guestSocket"] != "/run/mux.sock" || out["hostSocket"] != "/tmp/mux.sock" || out["reverse"] != nil {
+		t.Errorf("portForwards[3] = %v, want the guest socket served on the host, without reverse", out)
+	}
+	if last := normalize(map[string]any(doc.PortForwards[4])); !reflect.DeepEqual(last, normalize(catchAllRule())) {
 		t.Errorf("last rule = %v, want the catch-all", last)
 	}
 	if len(doc.Mounts) != 2 || doc.Mounts[0]["location"] != "/srv/app" || doc.Mounts[1]["location"] != "/srv/data" {

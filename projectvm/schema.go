@@ -82,7 +82,7 @@ var settingFields = []settingField{
 		name: "image", kinds: filesAll, env: "VM_IMAGE", flag: "image", arg: "PATH|URL", usage: "guest image path or URL",
 		set: func(l *layer, v, home string) error { l.Image = &Image{Location: expandHome(home, v)}; return nil },
 		decode: func(l *layer, v *yaml.Node) error {
-			if err := checkKeys(v, "location", "digest"); err != nil {
+			if err := checkKeys(v, "location", "arch", "digest"); err != nil {
 				return err
 			}
 			l.Image = new(Image)
@@ -102,6 +102,13 @@ var settingFields = []settingField{
 			}
 			if l.Image.Digest != "" && !digestRE.MatchString(l.Image.Digest) {
 				return bad("image", "digest %q must look like sha256:<hex> (64 hex digits; sha512: 128)", l.Image.Digest)
+			}
+			if l.Image.Arch != "" {
+				a, ok := imageArchNames[l.Image.Arch]
+				if !ok {
+					return bad("image", "arch %q is not one of x86_64, aarch64, armv7l, riscv64 (amd64 and arm64 work too)", l.Image.Arch)
+				}
+				l.Image.Arch = a
 			}
 			s.Image = *l.Image
 			return nil
@@ -198,7 +205,7 @@ var settingFields = []settingField{
 	{
 		name: "sockets", kinds: filesAll, list: true,
 		decode: func(l *layer, v *yaml.Node) error {
-			if err := checkKeys(v, "host", "guest", "env"); err != nil {
+			if err := checkKeys(v, "host", "guest", "env", "direction", "envForm"); err != nil {
 				return err
 			}
 			l.Sockets = new([]Socket)
@@ -217,6 +224,24 @@ var settingFields = []settingField{
 				}
 				if !filepath.IsAbs(so.Guest) && strings.Contains(so.Guest, "/") {
 					return bad(fmt.Sprintf("sockets[%d]", i), "guest %q must be a file name (placed under /run/user/UID/) or an absolute path", so.Guest)
+				}
+				switch so.Direction {
+				case "", "to-guest", "to-host":
+				default:
+					return bad(fmt.Sprintf("sockets[%d]", i), "direction %q must be to-guest (a host server, the default) or to-host (a server in the guest)", so.Direction)
+				}
+				switch so.EnvForm {
+				case "", "path", "url":
+				default:
+					return bad(fmt.Sprintf("sockets[%d]", i), "envForm %q must be path or url (unix://PATH)", so.EnvForm)
+				}
+				if so.EnvForm != "" && so.Env == "" {
+					return bad(fmt.Sprintf("sockets[%d]", i), "envForm needs env, the variable it shapes")
+				}
+				if so.SocketToHost() {
+					if err := checkHostSocket(home, so.Host); err != "" {
+						return bad(fmt.Sprintf("sockets[%d]", i), "%s", err)
+					}
 				}
 			}
 			s.Sockets = slices.Clone(*l.Sockets)
@@ -265,7 +290,7 @@ var settingFields = []settingField{
 	{
 		name: "provision", kinds: filesAll, list: true,
 		decode: func(l *layer, v *yaml.Node) error {
-			if err := checkKeys(v, "mode", "script"); err != nil {
+			if err := checkKeys(v, "mode", "script", "when"); err != nil {
 				return err
 			}
 			l.Provision = new([]Provision)
@@ -284,11 +309,25 @@ var settingFields = []settingField{
 				if strings.TrimSpace(p.Script) == "" {
 					return bad(fmt.Sprintf("provision[%d]", i), "script must not be empty")
 				}
+				switch p.When {
+				case "", "once", "boot":
+				default:
+					return bad(fmt.Sprintf("provision[%d]", i), "when %q must be once (once per VM) or boot (at every boot)", p.When)
+				}
 			}
 			s.Provision = slices.Clone(*l.Provision)
 			for i := range s.Provision {
 				if s.Provision[i].Mode == "" {
 					s.Provision[i].Mode = "system"
+				}
+				// Setting a VM up is what people mean by provisioning, so a
+				// step runs once unless it says otherwise; Lima's boot mode
+				// is every boot by its name.
+				if s.Provision[i].When == "" {
+					s.Provision[i].When = "once"
+					if s.Provision[i].Mode == "boot" {
+						s.Provision[i].When = "boot"
+					}
 				}
 			}
 			return nil

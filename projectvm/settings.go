@@ -36,9 +36,12 @@ type Settings struct {
 	AllowMounts []string `json:"-"`
 }
 
-// Image is a guest disk image: a local path or URL, with an optional digest.
+// Image is a guest disk image: a local path or URL, with an optional digest
+// and the architecture it was built for (Lima's name for it; empty: read
+// from the file name, else the VM's).
 type Image struct {
 	Location string `yaml:"location" json:"location,omitempty"`
+	Arch     string `yaml:"arch" json:"arch,omitempty"`
 	Digest   string `yaml:"digest" json:"digest,omitempty"`
 }
 
@@ -65,12 +68,43 @@ type Socket struct {
 	Host  string `yaml:"host" json:"host"`
 	Guest string `yaml:"guest" json:"guest"`
 	Env   string `yaml:"env" json:"env,omitempty"`
+	// Direction is "to-guest" (a host server reached from the guest, the
+	// default) or "to-host" (a guest server reached from the host).
+	Direction string `yaml:"direction" json:"direction,omitempty"`
+	// EnvForm is "path" or "url" (unix://PATH); empty picks by Env's name.
+	EnvForm string `yaml:"envForm" json:"envForm,omitempty"`
+}
+
+// SocketToHost reports whether so is served in the guest and reached from
+// the host.
+func (so Socket) SocketToHost() bool { return so.Direction == "to-host" }
+
+// urlEnvs are the variables that take a socket as a unix:// URL; any other
+// variable gets the plain path (SSH_AUTH_SOCK and the like).
+var urlEnvs = []string{"DOCKER_HOST", "CONTAINER_HOST", "BUILDKIT_HOST"}
+
+// EnvValue is the value of so's env variable for the socket at path.
+func (so Socket) EnvValue(path string) string {
+	form := so.EnvForm
+	if form == "" {
+		form = "path"
+		if slices.Contains(urlEnvs, so.Env) {
+			form = "url"
+		}
+	}
+	if form == "url" {
+		return "unix://" + path
+	}
+	return path
 }
 
 // Provision is a script Lima runs in the guest.
 type Provision struct {
 	Mode   string `yaml:"mode" json:"mode"`
 	Script string `yaml:"script" json:"script"`
+	// When is "once" (once per VM: a marker in the guest skips it at later
+	// boots) or "boot" (at every boot, as Lima runs provision scripts).
+	When string `yaml:"when" json:"when,omitempty"`
 }
 
 // layer is one settings source; nil means "not set here".
@@ -370,6 +404,15 @@ func decodeScalarString(v *yaml.Node, dst **string) error {
 	return nil
 }
 
+// DefaultPorts are the guest ports forwarded when no layer sets ports:
+// the ports dev servers listen on out of the box (Rails, Next.js and
+// Express 3000/3001, Phoenix 4000, Angular 4200, Flask 5000, Vite 5173,
+// Django 8000, many servers 8080, Jupyter 8888). Each gets the same host
+// port when that is free and unclaimed, else one from the range, so two
+// projects serving :3000 both stay reachable. "ports: []" forwards none.
+// Named VMs forward only what their definition lists.
+var DefaultPorts = []int{3000, 3001, 4000, 4200, 5000, 5173, 8000, 8080, 8888}
+
 // Defaults returns the built-in settings for a host.
 func Defaults() Settings {
 	return Settings{
@@ -377,6 +420,7 @@ func Defaults() Settings {
 		Memory: "4GiB",
 		Disk:   "100GiB",
 		Env:    map[string]string{},
+		Ports:  slices.Clone(DefaultPorts),
 	}
 }
 
@@ -394,6 +438,9 @@ type Sources struct {
 	// Flags is the highest layer, e.g. from `use vm --cpus 8`; when nil,
 	// the flags remembered in Remembered take its place.
 	Flags Flags
+	// OwnEnv keeps Env's VM_* variables as the layer even when Remembered
+	// records others (use vm, which records them).
+	OwnEnv bool
 	// Remembered is the record of the flags of the last `use vm` or
 	// `config` (may not exist).
 	Remembered string
@@ -406,6 +453,11 @@ type Sources struct {
 // LoadSettings applies every layer in order and validates the result.
 func LoadSettings(src Sources) (Settings, error) {
 	s := Defaults()
+	if src.Named {
+		// A named VM is the user's own machine: like its mounts, its
+		// forwarded ports are only the ones its definition asks for.
+		s.Ports = nil
+	}
 	var layers []*parsedLayer
 	for _, f := range []struct {
 		path string
@@ -450,15 +502,23 @@ func LoadSettings(src Sources) (Settings, error) {
 		}
 		layers = append(layers, pl)
 	}
-	envLayer, err := envLayer(src.Env, src.Home)
+	// A process takes the VM_* variables of the last use vm (and, without
+	// flags of its own, its flags), so it renders what use vm rendered.
+	environ, flags := src.Env, src.Flags
+	if src.Remembered != "" {
+		recFlags, recEnv, recorded := loadRemembered(src.Remembered)
+		if flags == nil {
+			flags = recFlags
+		}
+		if recorded && !src.OwnEnv {
+			environ = recEnv
+		}
+	}
+	envLayer, err := envLayer(environ, src.Home)
 	if err != nil {
 		return Settings{}, err
 	}
 	layers = append(layers, envLayer...)
-	flags := src.Flags
-	if flags == nil && src.Remembered != "" {
-		flags = loadFlags(src.Remembered)
-	}
 	flagLayer, err := flagsLayer(flags, src.Home)
 	if err != nil {
 		return Settings{}, err
@@ -690,4 +750,20 @@ func deepMerge(dst, src map[string]any) {
 		}
 		dst[k] = v
 	}
+}
+
+// checkHostSocket says what is wrong with p as the host end of a to-host
+// socket, where Lima creates the socket file, replacing what is there; ""
+// when nothing is.
+func checkHostSocket(home, p string) string {
+	if !filepath.IsAbs(p) {
+		return fmt.Sprintf("host %q must be an absolute path: Lima creates the socket there", p)
+	}
+	if isSSHDir(home, p) {
+		return fmt.Sprintf("host %q is inside your ssh directory; pick a path elsewhere, such as /tmp or ~/.local/run", p)
+	}
+	if fi, err := os.Lstat(p); err == nil && fi.Mode().Type() != os.ModeSocket {
+		return fmt.Sprintf("host %q exists and is not a socket, which Lima would replace; pick a new path", p)
+	}
+	return ""
 }

@@ -28,7 +28,9 @@ func TestSettingsLayers(t *testing.T) {
 		{"env ports replace project ports", "", "ports: [3000]\n", []string{"VM_PORTS=8080, 9090"}, Flags{}, func(s Settings) (any, any) { return s.Ports, []int{8080, 9090} }},
 		{"flag ports replace env ports", "", "", []string{"VM_PORTS=8080"}, Flags{"ports": "5173,3000,4000"}, func(s Settings) (any, any) { return s.Ports, []int{5173, 3000, 4000} }},
 		{"env image", "", "image: /a.img\n", []string{"VM_IMAGE=/b.img"}, Flags{}, func(s Settings) (any, any) { return s.Image.Location, "/b.img" }},
-		{"image mapping with digest", "", "image: {location: /a.img, digest: 'sha256:" + strings.Repeat("ab", 32) + "'}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image, Image{"/a.img", "sha256:" + strings.Repeat("ab", 32)} }},
+		{"image mapping with digest", "", "image: {location: /a.img, digest: 'sha256:" + strings.Repeat("ab", 32) + "'}\n", nil, Flags{}, func(s Settings) (any, any) {
+			return s.Image, Image{Location: "/a.img", Digest: "sha256:" + strings.Repeat("ab", 32)}
+		}},
 		{"relative image is the project's", "", "image: img/disk.qcow2\n", nil, Flags{}, func(s Settings) (any, any) { return s.Image.Location, "/proj/img/disk.qcow2" }},
 		{"env maps merge by key", "env: {A: u, B: u}\n", "env: {B: p}\n", nil, Flags{}, func(s Settings) (any, any) { return s.Env, map[string]string{"A": "u", "B": "p"} }},
 		{"lima fields vmhook does not check pass through", "", "lima: {video: {display: none}, cpus: 2, images: [{location: /a.img, arch: x86_64}], ssh: {localPort: 0}}\n", nil, Flags{}, func(s Settings) (any, any) {
@@ -41,7 +43,10 @@ func TestSettingsLayers(t *testing.T) {
 			return s.Mounts, []Mount{{"/proj/data", false}, {"/proj/cache", true}}
 		}},
 		{"session none", "session: tmux\n", "session: none\n", nil, Flags{}, func(s Settings) (any, any) { return s.Session, "" }},
-		{"provision defaults to system", "", "provision: [{script: 'echo hi'}]\n", nil, Flags{}, func(s Settings) (any, any) { return s.Provision, []Provision{{"system", "echo hi"}} }},
+		{"provision defaults to system, once", "", "provision: [{script: 'echo hi'}]\n", nil, Flags{}, func(s Settings) (any, any) { return s.Provision, []Provision{{"system", "echo hi", "once"}} }},
+		{"provision mode boot runs every boot", "", "provision: [{mode: boot, script: 'echo hi'}, {mode: user, script: x, when: boot}]\n", nil, Flags{}, func(s Settings) (any, any) {
+			return s.Provision, []Provision{{"boot", "echo hi", "boot"}, {"user", "x", "boot"}}
+		}},
 		{"empty project file", "", "", nil, Flags{}, func(s Settings) (any, any) { return s.CPUs, def.CPUs }},
 		{"empty ports clear the user's", "ports: [3000]\n", "ports:\n", nil, Flags{}, func(s Settings) (any, any) { return s.Ports, []int(nil) }},
 		{"empty cpus is unset", "cpus: 3\n", "cpus:\n", nil, Flags{}, func(s Settings) (any, any) { return s.CPUs, 3 }},
@@ -86,13 +91,18 @@ func TestSettingsErrors(t *testing.T) {
 		{"cpus: 2\nfoo: 1\n", nil, Flags{}, "vmhook.yaml:2: foo: unknown field (known: cpus,"},
 		{"rebuild: make\n", nil, Flags{}, "vmhook.yaml:1: rebuild: unknown field"},
 		{"allowMounts: [/]\n", nil, Flags{}, "vmhook.yaml:1: allowMounts: unknown field"},
-		{"image: {location: x, sha: y}\n", nil, Flags{}, "vmhook.yaml:1: image.sha: unknown field (known: location, digest)"},
+		{"image: {location: x, sha: y}\n", nil, Flags{}, "vmhook.yaml:1: image.sha: unknown field (known: location, arch, digest)"},
 		{"image: {location: x, digest: md5}\n", nil, Flags{}, `image: digest "md5" must look like sha256:<hex>`},
 		{"sockets: [{host: /a}]\n", nil, Flags{}, "sockets[0]: needs both host and guest"},
 		{"sockets: [{host: /a, guest: b/c}]\n", nil, Flags{}, `sockets[0]: guest "b/c" must be a file name`},
+		{"sockets: [{host: /a, guest: b, direction: up}]\n", nil, Flags{}, `sockets[0]: direction "up" must be to-guest`},
+		{"sockets: [{host: /a, guest: b, env: X, envForm: tcp}]\n", nil, Flags{}, `sockets[0]: envForm "tcp" must be path or url`},
+		{"sockets: [{host: /a, guest: b, envForm: url}]\n", nil, Flags{}, "sockets[0]: envForm needs env"},
+		{"sockets: [{host: /etc/passwd, guest: b, direction: to-host}]\n", nil, Flags{}, `sockets[0]: host "/etc/passwd" exists and is not a socket`},
 		{"env: {'1X': y}\n", nil, Flags{}, `env: "1X" is not a variable name`},
 		{"env: {SYSINIT_IN_VM: '0'}\n", nil, Flags{}, "env: SYSINIT_IN_VM is set by vmhook"},
 		{"provision: [{mode: later, script: x}]\n", nil, Flags{}, `provision[0]: mode "later" must be system, user, boot or dependency`},
+		{"provision: [{script: x, when: first}]\n", nil, Flags{}, `provision[0]: when "first" must be once (once per VM) or boot`},
 		{"session: screen\n", nil, Flags{}, `session: "screen" must be tmux, zellij or none`},
 		{"lima: 3\n", nil, Flags{}, "lima: must be a mapping of Lima settings"},
 		{"- a\n", nil, Flags{}, "vmhook.yaml:1: must be a mapping of settings"},

@@ -300,3 +300,22 @@ func TestOneVMPerDirectory(t *testing.T) {
 		t.Errorf("through a link: %+v\ndirectly: %+v", b, a)
 	}
 }
+
+// TestSocketsBothWaysNeedConsent: a project's sockets reach the host in
+// either direction, so both need consent, each shown as what it does.
+func TestSocketsBothWaysNeedConsent(t *testing.T) {
+	e, p := consentProject(t, "sockets:\n  - {host: /run/a.sock, guest: a.sock, env: SSH_AUTH_SOCK}\n  - {host: /tmp/vmhook-mux.sock, guest: /run/mux.sock, direction: to-host}\n", "")
+	needs, err := p.Needs(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(needs, "\n")
+	for _, want := range []string{
+		"host socket /run/a.sock, reachable in the guest at /run/user/",
+		"guest socket /run/mux.sock, served on the host at /tmp/vmhook-mux.sock",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Needs = %q, want %s", needs, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -110,5 +111,58 @@ func TestRememberedFlagsLayer(t *testing.T) {
 	}
 	if q.Settings.CPUs == 3 {
 		t.Error("remembered flags applied to a project opened with its own (none)")
+	}
+}
+
+// The VM_* variables use vm saw are remembered with its flags: a process
+// without them (or with others) renders what use vm rendered.
+func TestRememberedEnvLayer(t *testing.T) {
+	root := t.TempDir()
+	e := testEnv(t, root)
+	dir := filepath.Join(root, "api")
+	os.MkdirAll(dir, 0o755)
+	p, err := OpenProject(e, dir, Flags{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveUse(p, Flags{"memory": "2GiB"}, []string{"VM_CPUS=1", "HOME=/x", "VM_PORTS=3000"}); err != nil {
+		t.Fatal(err)
+	}
+	e.Environ = []string{"VM_CPUS=3"}
+	q, err := OpenProject(e, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Settings.CPUs != 1 || q.Settings.Memory != "2GiB" || !slices.Equal(q.Settings.Ports, []int{3000}) {
+		t.Errorf("remembered env not the layer: cpus %d, memory %s, ports %v", q.Settings.CPUs, q.Settings.Memory, q.Settings.Ports)
+	}
+	if f := loadFlags(p.flagsFile()); len(f) != 1 || f["memory"] != "2GiB" {
+		t.Errorf("flags read back as %v", f)
+	}
+	// Nothing to remember: the record goes, and the process's own env counts.
+	if err := SaveUse(p, Flags{}, []string{"HOME=/x"}); err != nil {
+		t.Fatal(err)
+	}
+	if q, err = OpenProject(e, dir, nil); err != nil || q.Settings.CPUs != 3 {
+		t.Errorf("without a record: cpus %d (%v), want the env's 3", q.Settings.CPUs, err)
+	}
+}
+
+func TestDriftNamesTheCommandThatWorks(t *testing.T) {
+	for _, c := range []struct {
+		d        Drift
+		fix, has string
+	}{
+		{Drift{}, "", ""},
+		{Drift{Changed: true}, "vmhook up --apply", "config changed"},
+		{Drift{Changed: true, Ports: true}, "vmhook up --apply", "only a restart applies"},
+		{Drift{Changed: true, NeedsRecreate: []string{"disk"}, Ports: true}, "vmhook destroy && vmhook up (the VM's disk is lost)", "disk only a new VM can change"},
+	} {
+		if got := c.d.Fix(); got != c.fix {
+			t.Errorf("%+v: fix %q, want %q", c.d, got, c.fix)
+		}
+		if line := c.d.Line("api-dev"); !strings.Contains(line, c.has) || c.fix != "" && !strings.HasSuffix(line, "; run "+c.fix) || strings.Contains(line, "\n") {
+			t.Errorf("%+v: line %q", c.d, line)
+		}
 	}
 }

@@ -80,6 +80,7 @@ func TestUseVM(t *testing.T) {
 		"VMHOOK_PROJECT":     w.project,
 		"SYSINIT_VM_ENABLED": "1",
 		"SYSINIT_VM_NAME":    w.vm,
+		"LIMA_INSTANCE":      w.vm,
 	} {
 		if v := changes[k]; v == nil || *v != want {
 			t.Errorf("%s = %v, want %q\n%s", k, deref(v), want, stderr)
@@ -356,4 +357,32 @@ func TestUseVMSeesNameTaken(t *testing.T) {
 		t.Errorf("VMHOOK_VM = %q from the cache, want %q", got, name)
 	}
 	killDaemons(filepath.Join(w.root, "l"))
+}
+
+// TestUseVMRecordsEnvrcSettings: under the real direnv, VM_CPUS exported by
+// the .envrc before use vm is part of what use vm records, so a vmhook run
+// from a shell without it (the prompt hook's, vm-shell's) renders the same
+// config rather than flipping it back.
+func TestUseVMRecordsEnvrcSettings(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.write(filepath.Join(w.project, ".envrc"), "export VM_CPUS=1\nuse vm\n")
+	w.allow()
+	if _, stderr := w.export(w.env); !strings.Contains(stderr, "vmhook: VM "+w.vm) {
+		t.Fatalf("use vm did not load:\n%s", stderr)
+	}
+	config := func() string {
+		data, _ := os.ReadFile(filepath.Join(w.project, ".lima", "config.yaml"))
+		return string(data)
+	}
+	if !strings.Contains(config(), "\ncpus: 1\n") {
+		t.Fatalf("use vm did not render VM_CPUS=1:\n%s", config())
+	}
+	if _, stderr, err := w.runIn(w.project, nil, vmhookBin, "config"); err != nil {
+		t.Fatalf("vmhook config: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(config(), "\ncpus: 1\n") {
+		t.Errorf("a vmhook without VM_CPUS in its env flipped the config:\n%s", config())
+	}
+	w.noVMCalls()
 }

@@ -399,7 +399,7 @@ func TestScaffoldSettingsAreValid(t *testing.T) {
 				}
 				if variant == "as shipped" {
 					// Nothing set: the user's defaults and vmhook's apply.
-					if d := projectvm.Defaults(); p.Settings.CPUs != d.CPUs || p.Settings.Memory != d.Memory || len(p.Settings.Ports) != 0 {
+					if d := projectvm.Defaults(); p.Settings.CPUs != d.CPUs || p.Settings.Memory != d.Memory || !slices.Equal(p.Settings.Ports, d.Ports) {
 						t.Errorf("shipped vmhook.yaml sets something: %+v", p.Settings)
 					}
 				} else {
@@ -439,7 +439,7 @@ func checkExampleSettings(t *testing.T, template string, s projectvm.Settings) {
 	if !slices.Equal(s.Ports, []int{3000, 5173}) || s.Disk != "60GiB" {
 		t.Errorf("ports, disk = %v, %s; want [3000 5173], 60GiB", s.Ports, s.Disk)
 	}
-	if want := []projectvm.Socket{{Host: "/var/run/docker.sock", Guest: "docker.sock", Env: "DOCKER_HOST"}}; !slices.Equal(s.Sockets, want) {
+	if want := []projectvm.Socket{{Host: "/var/run/docker.sock", Guest: "docker.sock", Env: "DOCKER_HOST"}, {Host: "/tmp/wezterm-mux-myapp.sock", Guest: "wezterm.sock", Direction: "to-host"}}; !slices.Equal(s.Sockets, want) {
 		t.Errorf("sockets = %+v, want %+v", s.Sockets, want)
 	}
 	if want := []projectvm.Mount{{Location: "/srv/datasets"}, {Location: "/srv/cache", Writable: true}}; !slices.Equal(s.Mounts, want) {
@@ -448,7 +448,8 @@ func checkExampleSettings(t *testing.T, template string, s projectvm.Settings) {
 	if !s.ForwardAgent || s.Session != "tmux" || s.Env["EDITOR"] != "vim" || s.Env["RUST_BACKTRACE"] != "1" {
 		t.Errorf("forwardAgent, session, env = %v, %q, %v", s.ForwardAgent, s.Session, s.Env)
 	}
-	if len(s.Provision) != 2 || s.Provision[0].Mode != "system" || s.Provision[1].Mode != "user" ||
+	if len(s.Provision) != 3 || s.Provision[0].Mode != "system" || s.Provision[1].Mode != "user" ||
+		s.Provision[0].When != "once" || s.Provision[2].When != "boot" ||
 		!strings.HasPrefix(s.Provision[0].Script, "#!/bin/bash\n") || !strings.Contains(s.Provision[0].Script, "apt-get install") {
 		t.Errorf("provision = %+v", s.Provision)
 	}

@@ -235,12 +235,18 @@ func (r *rt) prepare(c *cli.Context, flags projectvm.Flags, persist bool) (proje
 	if !persist && flags.Empty() {
 		flags = nil // the remembered ones
 	}
+	// use vm renders with, and records, the VM_* variables it sees (those
+	// the .envrc exported); every other command renders with that record.
+	var recordEnv []string // nil: keep the recorded ones
+	if c.Command.Name == "use" {
+		env.OwnVMEnv, recordEnv = true, append([]string{}, env.Environ...)
+	}
 	p, err := r.openProject(c, env, flags)
 	if err != nil {
 		return env, nil, err
 	}
 	if persist {
-		if err := projectvm.SaveFlags(p, flags); err != nil {
+		if err := projectvm.SaveUse(p, flags, recordEnv); err != nil {
 			return env, nil, err
 		}
 	}

@@ -38,10 +38,20 @@ func infoCommands(r *rt) []*cli.Command {
 				m := &projectvm.Manager{Env: env}
 				in := m.Info(p)
 				if c.Bool("json") {
-					return json.NewEncoder(r.stdout).Encode(in)
+					enc := json.NewEncoder(r.stdout)
+					enc.SetEscapeHTML(false) // "destroy && up" reads as typed
+					return enc.Encode(in)
 				}
 				w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintf(w, "name:\t%s\n", in.Name)
+				if in.NotOurs != "" {
+					fmt.Fprintf(w, "owner:\t%s\n", in.NotOurs)
+					fmt.Fprintf(w, "status:\t%s\n", in.State)
+					if in.Project.IsZero() && p.Named {
+						fmt.Fprintf(w, "note:\tvmhook adopt --vm %s takes it over\n", p.Name)
+					}
+					return w.Flush()
+				}
 				fmt.Fprintf(w, "project:\t%s\n", in.Project)
 				fmt.Fprintf(w, "status:\t%s\n", in.State)
 				fmt.Fprintf(w, "ports:\t%s\n", formatPorts(in.Ports))
@@ -50,7 +60,7 @@ func infoCommands(r *rt) []*cli.Command {
 					fmt.Fprintf(w, "note:\tconfig edited by hand; vmhook leaves it alone\n")
 				}
 				if in.Drift != "" {
-					fmt.Fprintf(w, "drift:\t%s; run vmhook up --apply\n", in.Drift)
+					fmt.Fprintf(w, "drift:\t%s; run %s\n", in.Drift, in.Fix)
 				}
 				return w.Flush()
 			},
@@ -71,6 +81,7 @@ func infoCommands(r *rt) []*cli.Command {
 				}
 				if c.Bool("json") {
 					enc := json.NewEncoder(r.stdout)
+					enc.SetEscapeHTML(false)
 					for _, in := range infos {
 						if err := enc.Encode(in); err != nil {
 							return err

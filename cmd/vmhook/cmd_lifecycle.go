@@ -29,6 +29,11 @@ func (r *rt) ensureRunning(c *cli.Context, m *projectvm.Manager, p *projectvm.Pr
 		err = m.Ensure(c.Context, p)
 	}
 	pr.finish(err == nil, p.Name+" is running")
+	if err == nil {
+		if line := projectvm.MovedPorts(m.Env, p); line != "" {
+			r.say.line("%s", line)
+		}
+	}
 	if err != nil && signalOf(c.Context) != nil {
 		return r.interrupted(c.Context, "while starting "+p.Name, "run vmhook up (or vm-shell) to carry on")
 	}
@@ -92,6 +97,28 @@ func lifecycleCommands(r *rt) []*cli.Command {
 					return err
 				}
 				return r.ensureRunning(c, m, p, false)
+			},
+		},
+		{
+			Name:  "provision",
+			Usage: "run the project's once-per-VM provision steps again (starting the VM if needed)",
+			Description: "Steps with when: once run at the VM's first boot and are skipped at later boots (a\n" +
+				"marker in the guest records them); this removes the markers and runs those steps now,\n" +
+				"in order. Steps with when: boot run at every boot and are left to the next one.",
+			Flags: projectFlags,
+			Action: func(c *cli.Context) error {
+				m, p, err := r.managed(c, projectvm.Flags{})
+				if err != nil {
+					return err
+				}
+				if err := r.ensureRunning(c, m, p, false); err != nil {
+					return err
+				}
+				if err := m.Provision(c.Context, p, r.stdout, r.stderr); err != nil {
+					return err
+				}
+				r.say.line("provisioned %s", p.Name)
+				return nil
 			},
 		},
 		{

@@ -80,6 +80,61 @@ func namedCommands(r *rt) []*cli.Command {
 			},
 		},
 		{
+			Name:  "adopt",
+			Usage: "make an existing Lima instance the named VM NAME, writing its definition from the instance if there is none (the instance is left as it is)",
+			Flags: []cli.Flag{vmFlag},
+			Action: func(c *cli.Context) error {
+				env, err := r.env()
+				if err != nil {
+					return err
+				}
+				name := c.String("vm")
+				m := &projectvm.Manager{Env: env}
+				res, err := m.Adopt(c.Context, name)
+				if err != nil {
+					return err
+				}
+				switch {
+				case res.Wrote:
+					r.say.line("wrote %s from the instance's lima.yaml", res.Definition)
+					for _, l := range res.Left {
+						r.say.line("left the instance's mount of %s out: it would expose ~/.ssh (vmhook up --apply drops it; forwardAgent: true gives the VM your ssh agent)", l)
+					}
+				case len(res.Differences) == 0:
+					r.say.line("%s matches the instance", res.Definition)
+				default:
+					r.say.line("%s differs from the instance (vmhook up --vm %s --apply brings the definition in):", res.Definition, name)
+					for _, d := range res.Differences {
+						r.say.line("  %s", d)
+					}
+				}
+				if res.Already {
+					r.say.line("%s was already vmhook's named VM", name)
+				} else {
+					r.say.line("%s is now vmhook's named VM; Lima's instance is unchanged (vmhook release --vm %s gives it back)", name, name)
+				}
+				return nil
+			},
+		},
+		{
+			Name:  "release",
+			Usage: "give a named VM back to Lima: remove vmhook's records of it, keeping the instance and its definition",
+			Flags: []cli.Flag{vmFlag},
+			Action: func(c *cli.Context) error {
+				env, err := r.env()
+				if err != nil {
+					return err
+				}
+				name := c.String("vm")
+				m := &projectvm.Manager{Env: env}
+				if err := m.Release(c.Context, name); err != nil {
+					return err
+				}
+				r.say.line("%s is Lima's again: vmhook's records are gone, the instance and %s are kept", name, env.VMDefinition(name))
+				return nil
+			},
+		},
+		{
 			Name:  "autostart",
 			Usage: "start a named VM at login (systemd user unit on Linux, launchd agent on macOS)",
 			Subcommands: []*cli.Command{

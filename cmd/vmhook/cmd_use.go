@@ -66,6 +66,9 @@ func useCommands(r *rt) []*cli.Command {
 				{"VMHOOK_PROJECT", dir},
 				{"SYSINIT_VM_ENABLED", "1"},
 				{"SYSINIT_VM_NAME", p.Name},
+				// lima CMD (Lima's own wrapper) reaches this VM, not
+				// Lima's "default" instance.
+				{"LIMA_INSTANCE", p.Name},
 			} {
 				fmt.Fprintf(r.stdout, "export %s=%s\n", kv[0], shellQuote(kv[1]))
 			}

@@ -15,9 +15,9 @@ var commandGroups = []struct {
 	heading string
 	names   []string
 }{
-	{"Work in the project's VM", []string{"shell", "up", "start", "stop", "restart", "status", "destroy", "list"}},
+	{"Work in the project's VM", []string{"shell", "up", "start", "stop", "restart", "provision", "status", "destroy", "list"}},
 	{"Projects", []string{"new", "templates", "config", "name", "allow", "deny"}},
-	{"Named VMs", []string{"rebuild", "autostart", "ssh-config", "wezterm"}},
+	{"Named VMs", []string{"adopt", "release", "rebuild", "autostart", "ssh-config", "wezterm"}},
 	{"Set up", []string{"init", "stdlib", "completion", "doctor", "version"}},
 	{"", []string{"use"}}, // hidden: run by direnv's `use vm`
 }

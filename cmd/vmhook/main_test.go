@@ -83,6 +83,7 @@ func TestScripts(t *testing.T) {
 			"vmstate":    cmdVMState,
 			"killvm":     cmdKillVM,
 			"listen":     cmdListen,
+			"waithung":   cmdWaitHung,
 			"waitcalls":  cmdWaitCalls,
 			"killholder": cmdKillHolder,
 			"sendsig":    cmdSendSig,
@@ -244,6 +245,28 @@ func cmdWaitGone(ts *testscript.TestScript, neg bool, args []string) {
 		if time.Now().After(deadline) {
 			syscall.Kill(pid, syscall.SIGKILL)
 			ts.Fatalf("process %d still running 20s later; killed it", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waithung N: N processes of hanging fake limactl calls have recorded
+// themselves, within 20 s. Only then do they ignore SIGINT and SIGTERM: the
+// call is logged before that, so a signal sent on the log alone can reach
+// the fake before it is deaf, on a busy machine.
+func cmdWaitHung(ts *testscript.TestScript, neg bool, args []string) {
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("waithung: bad count %q", args[0])
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(ts.Getenv("LIMA_HOME"), "_hung", "*.pid"))
+		if len(files) >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("%d hanging limactl processes recorded after 20s, want %d", len(files), want)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

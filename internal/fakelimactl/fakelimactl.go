@@ -158,12 +158,21 @@ func (f *fake) run() int {
 	default:
 		return f.unexpected()
 	}
+	hanging := slices.Contains(strings.Split(os.Getenv("FAKE_LIMACTL_HANG"), ","), cmd)
+	if hanging {
+		// Deaf and recorded before the call is logged: a test that signals
+		// on seeing the call must find a hanging limactl, however slowly
+		// this process got going on a busy machine.
+		if err := f.beginHang(); err != nil {
+			return f.fatal(err.Error())
+		}
+	}
 	f.logCall("")
 	if f.fails(cmd) {
 		f.logrus("info", "fake "+cmd+" is about to fail")
 		return f.fatal("fake failure of " + cmd + " (FAKE_LIMACTL_FAIL)")
 	}
-	if slices.Contains(strings.Split(os.Getenv("FAKE_LIMACTL_HANG"), ","), cmd) {
+	if hanging {
 		return f.hang(cmd)
 	}
 	switch cmd {
@@ -309,12 +318,20 @@ func (f *fake) start(a []string) int {
 
 // hang is a call that never finishes and cannot be interrupted: only
 // SIGKILL ends it and the child it leaves holding its stderr.
-func (f *fake) hang(cmd string) int {
+// beginHang makes this process deaf to SIGINT and SIGTERM and records it in
+// $LIMA_HOME/_hung.
+func (f *fake) beginHang() error {
 	signal.Ignore(syscall.SIGINT, syscall.SIGTERM)
 	dir := filepath.Join(f.home, "_hung")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return f.fatal(err.Error())
+		return err
 	}
+	pid := strconv.Itoa(os.Getpid())
+	return os.WriteFile(filepath.Join(dir, pid+".pid"), []byte(pid+"\n"), 0o644)
+}
+
+func (f *fake) hang(cmd string) int {
+	dir := filepath.Join(f.home, "_hung")
 	self, err := os.Executable()
 	if err != nil {
 		return f.fatal(err.Error())
@@ -324,7 +341,7 @@ func (f *fake) hang(cmd string) int {
 		return f.fatal(err.Error())
 	}
 	f.logrus("info", "fake "+cmd+" hangs, ignoring SIGINT and SIGTERM (FAKE_LIMACTL_HANG)")
-	hangHere(dir)
+	time.Sleep(hangFor)
 	return 0
 }
 
