@@ -26,7 +26,7 @@ func TestAttackFINDINGSettingsTTY(t *testing.T) {
 		time.Sleep(time.Second)
 		// test that the prompt is back: a command typed now runs as a command
 		tm.typeLine(`echo al""ive=ok`)
-		deadline := time.Now().Add(8 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for !tm.hasLine("alive=ok") {
 			if time.Now().After(deadline) {
 				tm.key("C-c")
@@ -35,8 +35,11 @@ func TestAttackFINDINGSettingsTTY(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		tm.sync()
-		if n := tm.vmhookLines("not a regular file"); n != 1 {
-			t.Errorf("%d lines say the settings file is not a regular file, want 1\n%s", n, tm.report())
+		// direnv watches vmhook.yaml, whose target (the terminal) changes
+		// its time whenever the terminal is written to, so direnv may load
+		// the .envrc again at a later prompt and say it again: at least once.
+		if n := tm.vmhookLines("not a regular file"); n < 1 {
+			t.Errorf("no line says the settings file is not a regular file\n%s", tm.report())
 		}
 		w.noVMCalls()
 	})
