@@ -31,6 +31,11 @@ func (r *rt) startProgress(what string) *progress {
 
 // onPhase receives limactl's stderr lines.
 func (p *progress) onPhase(line string) {
+	// A fatal or error line is the failure itself, which the command's
+	// error says once; shown as a phase it would be said twice.
+	if strings.Contains(line, "level=fatal") || strings.Contains(line, "level=error") {
+		return
+	}
 	msg, ok := projectvm.LogMessage(line)
 	if !ok {
 		msg = strings.TrimSpace(line)
