@@ -13,10 +13,14 @@ repo=$(dirname "$here")
 user=${VMHOOK_BENCH_USER:-vmhook-test}
 
 if [ "$(id -u)" = 0 ]; then
-	bin=${1:-}
-	if [ -z "$bin" ]; then
-		bin=$(mktemp -d /tmp/vhbench.XXXXXX)/vmhook
+	# The test user runs a copy in a directory of its own: opening up the
+	# given binary's directory (/tmp, say) would open everything in it.
+	given=${1:-}
+	bin=$(mktemp -d /tmp/vhbench.XXXXXX)/vmhook
+	if [ -z "$given" ]; then
 		(cd "$repo" && go build -o "$bin" ./cmd/vmhook)
+	else
+		cp "$given" "$bin"
 	fi
 	chmod -R a+rX "$(dirname "$bin")"
 	out=$(mktemp -d /tmp/vhbench-out.XXXXXX)
@@ -24,6 +28,7 @@ if [ "$(id -u)" = 0 ]; then
 	runuser -u "$user" -- env VMHOOK_BENCH_OUT="$out" bash "$here/shell-decision.sh" "$bin"
 	cp "$out/shell-decision.md" "$here/results/shell-decision.md"
 	rm -rf "$out"
+	rm -rf "$(dirname "$bin")"
 	cat "$here/results/shell-decision.md"
 	exit 0
 fi

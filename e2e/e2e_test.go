@@ -441,6 +441,11 @@ func TestE2E(t *testing.T) {
 	if got := h.marker(main, "pwd", 10*time.Second); got != dir {
 		t.Fatalf("pwd in the VM = %q, want %q", got, dir)
 	}
+	// One guest shell: the guest has the guard from its env:, so the hook
+	// enters as bare limactl shell does, into the login shell itself.
+	if got := h.marker(main, "shopt -q login_shell && echo login || echo second", 10*time.Second); got != "login" {
+		t.Fatalf("the shell entered on cd is not the guest's login shell: %q", got)
+	}
 	if got := h.marker(main, "printenv SYSINIT_IN_VM", 10*time.Second); got != "1" {
 		t.Fatalf("SYSINIT_IN_VM in the VM = %q, want 1", got)
 	}
@@ -480,6 +485,9 @@ func TestE2E(t *testing.T) {
 	h.waitPane(main, guestPrompt(name), 60*time.Second)
 	viaHook := time.Since(start)
 	h.record("warm: vm-shell → prompt in the running VM", viaHook)
+	if got := h.marker(main, "shopt -q login_shell && echo login || echo second; printenv SYSINIT_IN_VM", 10*time.Second); got != "login\n1" {
+		t.Fatalf("vm-shell: want the guest's login shell with the guard, got %q", got)
+	}
 	h.send(main, "exit")
 	h.waitPane(main, `host%\s*$`, 30*time.Second)
 	h.clear(main)

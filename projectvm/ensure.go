@@ -227,7 +227,7 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project, in Instance) err
 		}
 		m.noticeDrift(p)
 	}
-	return m.runStart(ctx, p.Name)
+	return m.start(ctx, p)
 }
 
 // failedCreate cleans up after a limactl create that failed, which may have
@@ -441,7 +441,7 @@ func (m *Manager) apply(ctx context.Context, p *Project) error {
 		if err := m.markApplied(p); err != nil {
 			return err
 		}
-		return m.runStart(ctx, p.Name)
+		return m.start(ctx, p)
 	})
 }
 
@@ -480,12 +480,7 @@ func (m *Manager) Destroy(ctx context.Context, p *Project) error {
 // guest, where every exec is costly under emulation). guestShell is the
 // guest user's login shell (see GuestShell).
 func ShellArgs(p *Project, cmd []string, guestShell string) []string {
-	args := []string{"shell", "--workdir", p.Dir, p.Name}
-	if p.Named {
-		// A named VM mounts no project: Lima starts in the guest's home.
-		args = []string{"shell", p.Name}
-	}
-	args = append(args, "SYSINIT_IN_VM=1", "VMHOOK_VM="+p.Name)
+	args := append(shellPrefix(p), "SYSINIT_IN_VM=1", "VMHOOK_VM="+p.Name)
 	switch {
 	case len(cmd) > 0:
 		return append(args, cmd...)
@@ -499,6 +494,16 @@ func ShellArgs(p *Project, cmd []string, guestShell string) []string {
 	// it starts only needs its rc file. A second login shell would read the
 	// profile twice, which costs about as much as the shell itself.
 	return append(args, guestShell, "-i")
+}
+
+// shellPrefix is `limactl shell` into p's VM at the project directory,
+// before any command.
+func shellPrefix(p *Project) []string {
+	if p.Named {
+		// A named VM mounts no project: Lima starts in the guest's home.
+		return []string{"shell", p.Name}
+	}
+	return []string{"shell", "--workdir", p.Dir, p.Name}
 }
 
 // defaultGuestShell is Lima's default for user.shell.

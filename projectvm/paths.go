@@ -48,6 +48,10 @@ const (
 	hostAgentLog = "ha.stderr.log"
 	// hostAgentPid names the live host agent.
 	hostAgentPid = "ha.pid"
+	// guestGuardFile records, for one boot of the instance (the host
+	// agent's pid), whether the guest's login environment carries the
+	// nesting guard: "PID yes" or "PID no" (see GuardInGuest).
+	guestGuardFile = "vmhook-guest-guard"
 )
 
 // driverPidFiles are the VM process pid files Lima's drivers write, with a

@@ -29,6 +29,20 @@ func (e *StartError) Error() string {
 
 func (e *StartError) Unwrap() error { return e.Err }
 
+// start starts p's VM and then asks the guest whether its login shells
+// carry the nesting guard (GuardInGuest): the boot hides the cost of that
+// one ssh round trip, and the first entry finds the answer. A VM entered
+// only through a session never opens a bare shell and is not asked.
+func (m *Manager) start(ctx context.Context, p *Project) error {
+	if err := m.runStart(ctx, p.Name); err != nil {
+		return err
+	}
+	if p.Settings.Session == "" && ctx.Err() == nil {
+		m.GuardInGuest(ctx, p.Name)
+	}
+	return nil
+}
+
 // runStart runs `limactl start` for name; when it fails, the error names the
 // cause found in the host agent's log.
 func (m *Manager) runStart(ctx context.Context, name string) error {

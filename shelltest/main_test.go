@@ -191,10 +191,23 @@ func (w *world) allow() {
 }
 
 // calls returns the fake limactl's call log, one call per line.
+//
+// The call with which vmhook asks the guest whether its login shells carry
+// the nesting guard is a `limactl shell` too; it is listed as "probe …", so
+// that "shell" counts entries.
 func (w *world) calls() []string {
 	data, _ := os.ReadFile(w.log)
-	return strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "shell ") && strings.HasSuffix(l, guardProbeCall) {
+			lines[i] = "probe " + strings.TrimPrefix(l, "shell ")
+		}
+	}
+	return lines
 }
+
+// guardProbeCall ends the guard probe's limactl call.
+const guardProbeCall = ` sh -c printf '%s|%s' "${SYSINIT_IN_VM-}" "${VMHOOK_VM-}"`
 
 // count counts the calls of limactl subcommand sub for the world's VM.
 func (w *world) count(sub string) int {

@@ -26,8 +26,23 @@
 //	                           themselves after ten minutes.
 //	FAKE_LIMACTL_SHELL_EXIT    exit code of "shell" (default 0)
 //	FAKE_LIMACTL_SHELL_CMD     if set, "shell" runs sh -c with it, in the
-//	                           workdir, with SYSINIT_IN_VM=1 (an interactive
-//	                           "guest"); otherwise it prints one line and exits
+//	                           workdir, with the guest's login environment
+//	                           (an interactive "guest"); otherwise it prints
+//	                           one line and exits
+//	FAKE_LIMACTL_VERSION       the version --version reports (default
+//	                           1.0.7); from 2.0 on, "shell" takes (and
+//	                           before, refuses) --start=false
+//	FAKE_LIMACTL_GUEST         how the guest's login shells get their
+//	                           environment: "" (Debian: PAM reads the
+//	                           /etc/environment Lima writes from the
+//	                           instance's env:), "nixos" (it does not) or
+//	                           "broken" (a command through ssh fails
+//	                           with 255, as when sshd is not up)
+//
+// A login shell's environment is the guest's (above) plus the leading
+// NAME=VALUE words of a shell command, which limactl passes as assignments.
+// A "shell" whose command is `sh -c SCRIPT` with no such words runs SCRIPT
+// in that environment, which is how vmhook asks the guest about it.
 //
 // The "running" processes are copies of the fake itself: a host agent whose
 // command line is "limactl hostagent NAME" and a VM whose command line is
@@ -49,6 +64,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 const daemonEnv = "FAKE_LIMACTL_DAEMON"
@@ -135,7 +152,7 @@ func (f *fake) run() int {
 	switch cmd {
 	case "--version", "-v":
 		f.logCall("")
-		fmt.Fprintln(f.stdout, "limactl version 1.0.7")
+		fmt.Fprintln(f.stdout, "limactl version "+fakeVersion())
 		return 0
 	case "create", "start", "stop", "delete", "list", "shell", "validate":
 	default:
@@ -445,8 +462,56 @@ func (f *fake) list(a []string) int {
 	return rc
 }
 
-// shell accepts: shell [--workdir DIR] NAME [CMD...].
+// fakeVersion is the Lima version the fake plays.
+func fakeVersion() string {
+	if v := os.Getenv("FAKE_LIMACTL_VERSION"); v != "" {
+		return v
+	}
+	return "1.0.7"
+}
+
+// v2 reports whether the fake plays Lima v2 or later.
+func v2() bool {
+	major, _, _ := strings.Cut(fakeVersion(), ".")
+	n, err := strconv.Atoi(major)
+	return err == nil && n >= 2
+}
+
+// guestEnv is what a login shell in the guest of instance name inherits
+// from the guest: the instance's env: where PAM reads /etc/environment.
+func (f *fake) guestEnv(name string) []string {
+	if os.Getenv("FAKE_LIMACTL_GUEST") == "nixos" {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(f.dir(name), "lima.yaml"))
+	if err != nil {
+		return nil
+	}
+	var doc struct {
+		Env map[string]string `yaml:"env"`
+	}
+	if yaml.Unmarshal(data, &doc) != nil {
+		return nil
+	}
+	var env []string
+	for k, v := range doc.Env {
+		env = append(env, k+"="+v)
+	}
+	slices.Sort(env)
+	return env
+}
+
+var assignRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=`)
+
+// shell accepts: shell [--start=false] [--workdir DIR] NAME [CMD...], and
+// --start=false only as Lima v2.
 func (f *fake) shell(a []string) int {
+	if len(a) >= 1 && a[0] == "--start=false" {
+		if !v2() {
+			return f.unexpected()
+		}
+		a = a[1:]
+	}
 	workdir := ""
 	if len(a) >= 2 && a[0] == "--workdir" {
 		workdir, a = a[1], a[2:]
@@ -462,11 +527,28 @@ func (f *fake) shell(a []string) int {
 	default:
 		return f.fatal(fmt.Sprintf("instance %q is stopped, run `limactl start %s` to start the instance", name, name))
 	}
-	if script := os.Getenv("FAKE_LIMACTL_SHELL_CMD"); script != "" {
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "SYSINIT_IN_VM=") || strings.HasPrefix(kv, "VMHOOK_VM=")
+	})
+	env = append(env, f.guestEnv(name)...)
+	assigned := 0
+	for assigned < len(cmd) && assignRE.MatchString(cmd[assigned]) {
+		env = append(env, cmd[assigned])
+		assigned++
+	}
+	script := os.Getenv("FAKE_LIMACTL_SHELL_CMD")
+	if assigned == 0 && len(cmd) == 3 && cmd[0] == "sh" && cmd[1] == "-c" {
+		if os.Getenv("FAKE_LIMACTL_GUEST") == "broken" {
+			fmt.Fprintln(f.stderr, "ssh: connect to host 127.0.0.1 port 60022: Connection refused")
+			return 255
+		}
+		script = cmd[2]
+	}
+	if script != "" {
 		c := exec.Command("sh", "-c", script)
 		c.Dir = workdir
 		c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
-		c.Env = append(os.Environ(), "SYSINIT_IN_VM=1", "VMHOOK_VM="+name)
+		c.Env = env
 		if err := c.Run(); err != nil {
 			var ee *exec.ExitError
 			if ok := asExit(err, &ee); ok {
