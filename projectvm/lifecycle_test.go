@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // memLima is an in-memory Limactl: it keeps each instance in its directory
@@ -276,7 +277,13 @@ func TestLifecycle(t *testing.T) {
 			if strings.Join(calls, "\n") != strings.Join(tt.calls, "\n") {
 				t.Errorf("limactl calls:\n%s\nwant:\n%s", strings.Join(calls, "\n"), strings.Join(tt.calls, "\n"))
 			}
-			if s := m.State(p.Name); s != tt.state {
+			// memLima's VM is a process it just started (or killed): wait
+			// for the state to show, on a busy machine, rather than read it once.
+			s := m.State(p.Name)
+			for deadline := time.Now().Add(10 * time.Second); s != tt.state && time.Now().Before(deadline); s = m.State(p.Name) {
+				time.Sleep(20 * time.Millisecond)
+			}
+			if s != tt.state {
 				t.Errorf("state %s, want %s", s, tt.state)
 			}
 			if tt.check != nil {
