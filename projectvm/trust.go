@@ -193,7 +193,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		switch {
 		case public:
 			add("port", "", "%s, reachable from other machines and bypassing vmhook's port isolation", rule)
-		case c.generated || strings.HasPrefix(rule, "guest ports "):
+		case c.generated || strings.Contains(rule, "-"):
 			// In a file written by hand, whose use as it is the user
 			// allows, a rule for one port on 127.0.0.1 is what vmhook
 			// writes itself; a range is named.
@@ -348,12 +348,13 @@ func portRule(pf map[string]any) string {
 	if strings.Contains(ip, ":") {
 		ip = "[" + ip + "]"
 	}
-	what := "guest port"
-	if strings.Contains(guest, "-") {
-		what = "guest ports"
-	}
+	what := "guest "
 	if proto, ok := pf["proto"]; ok && proto != "tcp" {
-		what += " (" + shown(fmt.Sprint(proto)) + ")"
+		what += shown(fmt.Sprint(proto)) + " "
+	}
+	what += "port"
+	if strings.Contains(guest, "-") {
+		what += "s"
 	}
 	return fmt.Sprintf("%s %s forwarded to host %s:%s", what, guest, ip, host)
 }

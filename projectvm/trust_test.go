@@ -350,6 +350,8 @@ func TestRawPortRulesNeedConsent(t *testing.T) {
 			want: []string{"guest port 3000 forwarded to host 127.0.0.1:3000" + bypass}},
 		{name: "public", settings: "lima: {portForwards: [{guestPort: 80, hostIP: 0.0.0.0}]}\n",
 			want: []string{"guest port 80 forwarded to host 0.0.0.0:80, reachable from other machines and bypassing vmhook's port isolation"}},
+		{name: "udp", settings: "lima: {portForwards: [{guestPort: 5353, proto: udp}]}\n",
+			want: []string{"guest udp port 5353 forwarded to host 127.0.0.1:5353" + bypass}},
 		{name: "ignore", settings: "lima: {portForwards: [{guestPort: 23, ignore: true}, {guestSocket: /run/s, hostSocket: /tmp/s}]}\n",
 			want: []string{"guest socket /run/s, served on the host at /tmp/s"}},
 	}
