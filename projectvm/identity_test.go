@@ -26,7 +26,7 @@ func TestBindMountOneVM(t *testing.T) {
 			if out, err := exec.Command("mount", "--bind", real, bind).CombinedOutput(); err != nil {
 				t.Skipf("mount --bind needs root and a kernel that allows it: %v: %s", err, out)
 			}
-			t.Cleanup(func() { exec.Command("umount", bind).Run() })
+			t.Cleanup(func() { exec.Command("umount", "--lazy", bind).Run() })
 			paths := []string{real, bind}
 			if first == "bind" {
 				paths = []string{bind, real}

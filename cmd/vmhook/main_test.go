@@ -339,5 +339,7 @@ func cmdBindMount(ts *testscript.TestScript, neg bool, args []string) {
 	if out, err := exec.Command("mount", "--bind", dir, at).CombinedOutput(); err != nil {
 		ts.Fatalf("mount --bind %s %s: %v: %s", dir, at, err, out)
 	}
-	ts.Defer(func() { exec.Command("umount", at).Run() })
+	// Lazily: the fake VM's process may still have its working directory
+	// there, and the work directory is removed through the mount otherwise.
+	ts.Defer(func() { exec.Command("umount", "--lazy", at).Run() })
 }
