@@ -10,14 +10,16 @@ import (
 )
 
 // TestAttackFINDINGLima renders the project settings of
-// three findings the way vmhook would use them, and shows that each Lima
+// four findings the way vmhook would use them, and shows that each Lima
 // version accepts the result (limactl validate) while vmhook asks no consent
 // for it:
 //   - provision mode ansible: Lima runs ansible-playbook on the host;
 //   - sshfs.followSymlinks on a mount inside the project: links resolve on
 //     the host, so a committed ../../.ssh link reaches the keys;
 //   - a mount nested in the writable project mount: the guest can turn its
-//     base into a link, which the host's sftp server follows.
+//     base into a link, which the host's sftp server follows;
+//   - a raw port rule forwarding every guest port to 127.0.0.1: it comes
+//     before vmhook's catch-all and bypasses the port registry.
 //
 // It fails until vmhook holds these back (or refuses them, with the error
 // named in refused); a case Lima refuses would not be a finding and fails
@@ -32,6 +34,7 @@ func TestAttackFINDINGLima(t *testing.T) {
 		{"ansible", "lima:\n  provision:\n  - mode: ansible\n    playbook: PROJ/playbook.yml\n", []string{"playbook.yml"}, ""},
 		{"follow", "lima:\n  mounts:\n  - location: PROJ\n    writable: true\n    sshfs: {followSymlinks: true}\n", nil, ""},
 		{"nested", "mounts: [{location: data, writable: true}]\n", []string{"data/.keep"}, "is inside the writable mount"},
+		{"ports", "lima:\n  portForwards:\n  - {guestPortRange: [1, 65535], hostIP: 127.0.0.1}\n", nil, ""},
 	}
 	limatest.Each(t, func(t *testing.T, lima *limatest.Lima) {
 		for _, c := range cases {

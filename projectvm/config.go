@@ -148,6 +148,11 @@ type configData struct {
 	Source string
 }
 
+// ownPortRules is the number of port rules the template renders for d, the
+// last of portForwards after raw lima: rules are merged (keepOwnEntries):
+// one per port and socket, and the catch-all.
+func (d configData) ownPortRules() int { return len(d.Ports) + len(d.Sockets) + 1 }
+
 // GuestSocketPath is where a socket named in settings lives in the guest.
 func GuestSocketPath(guest string, uid int) string {
 	if filepath.IsAbs(guest) {

@@ -1,6 +1,7 @@
 package projectvm
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 )
@@ -140,6 +141,13 @@ func (e Env) limaVersionCache() string { return filepath.Join(e.stateDir(), "lim
 // project's real path.
 func (e Env) ProjectStateDir(owner string) string {
 	return filepath.Join(e.stateDir(), "projects", hashHex([]byte(owner)))
+}
+
+// dirRecord remembers the path that stands for the directory with device
+// dev and inode ino: the first at which it was opened as a project (see
+// canonicalDir).
+func (e Env) dirRecord(dev, ino uint64) string {
+	return filepath.Join(e.stateDir(), "dirs", fmt.Sprintf("%x-%x", dev, ino))
 }
 
 // namedStateDir holds a named VM's generated config and records.

@@ -83,8 +83,9 @@ func FindProjectDir(dir string) (string, bool) {
 
 // OpenProject resolves the project in dir: its name (never one owned by
 // another directory) and its layered settings. The project is its real
-// directory, with every symbolic link resolved, so one directory has one VM
-// however it is reached.
+// directory, with every symbolic link resolved, and the first such path
+// seen when a bind mount shows the directory at another (canonicalDir), so
+// one directory has one VM however it is reached.
 func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -96,6 +97,7 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 	if abs, err = filepath.EvalSymlinks(abs); err != nil {
 		return nil, fmt.Errorf("resolve project directory %q: %w", dir, err)
 	}
+	abs = canonicalDir(e, abs)
 	if hasTemplate(abs) {
 		return nil, fmt.Errorf("project directory %q holds \"{{\", which Lima would expand as a template in the mount; rename the directory", abs)
 	}

@@ -29,7 +29,7 @@ func TestRawListsKeepOwnEntries(t *testing.T) {
 	if err := yaml.Unmarshal(body, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(doc.PortForwards); n != 5 || doc.PortForwards[0]["guestPort"] != 8080 || doc.PortForwards[1]["guestPort"] != 3000 {
+	if n := len(doc.PortForwards); n != 1+p.configData(nil).ownPortRules() || doc.PortForwards[0]["guestPort"] != 8080 || doc.PortForwards[1]["guestPort"] != 3000 {
 		t.Fatalf("portForwards = %v, want the raw rule, then vmhook's, then the catch-all", doc.PortForwards)
 	}
 	if in := doc.PortForwards[2]; in["hostSocket"] != "/var/run/docker.sock" || in["reverse"] != true {
@@ -48,4 +48,28 @@ func TestRawListsKeepOwnEntries(t *testing.T) {
 
 func catchAllRule() map[string]any {
 	return map[string]any{"guestIP": "0.0.0.0", "guestIPMustBeZero": false, "guestPortRange": []any{1, 65535}, "ignore": true}
+}
+
+// TestOwnPortRules: the trust check counts vmhook's port rules from the end
+// of portForwards, so the count must be the template's.
+func TestOwnPortRules(t *testing.T) {
+	for _, ports := range [][]int{nil, {3000}, DefaultPorts} {
+		p := &Project{Dir: "/srv/app", Name: "app-dev", ConfigPath: "/srv/app/.lima/config.yaml", SettingsPath: "/srv/app/vmhook.yaml", Host: Host{OS: "linux", Arch: "amd64"}}
+		p.Settings = Defaults()
+		p.Settings.Ports = ports
+		p.Settings.Sockets = []Socket{{Host: "/var/run/docker.sock", Guest: "docker.sock"}}
+		body, err := p.Render(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			PortForwards []any `yaml:"portForwards"`
+		}
+		if err := yaml.Unmarshal(body, &doc); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := len(doc.PortForwards), p.configData(nil).ownPortRules(); got != want {
+			t.Errorf("ports %v: the template renders %d rules, ownPortRules says %d", ports, got, want)
+		}
+	}
 }

@@ -68,6 +68,10 @@ type accessCtx struct {
 	generated bool
 	// source names the settings file in errors.
 	source string
+	// ownRules is the number of port rules vmhook rendered itself, the
+	// last of portForwards (configData.ownPortRules); 0 in a document
+	// written by hand.
+	ownRules int
 }
 
 // hasTemplate reports whether Lima would expand s as a Go template.
@@ -151,7 +155,12 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		}
 	}
 
-	for i, pf := range items(m["portForwards"]) {
+	rules, _ := m["portForwards"].([]any)
+	for i, r := range rules {
+		pf, ok := r.(map[string]any)
+		if !ok {
+			continue
+		}
 		hs, gs := str(pf["hostSocket"]), str(pf["guestSocket"])
 		for _, p := range []string{hs, gs} {
 			if hasTemplate(p) {
@@ -171,10 +180,24 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 			}
 			continue
 		}
-		if ip := str(pf["hostIP"]); ip != "" {
-			if a := net.ParseIP(ip); a == nil || !a.IsLoopback() {
-				add("port", "", "guest ports on host address %s, reachable from other machines", shown(ip))
-			}
+		// vmhook's own rules, the ports it forwards through the registry,
+		// come last; any rule before them that forwards wins over them and
+		// over the catch-all, on whichever host port it names.
+		if i >= len(rules)-c.ownRules {
+			continue
+		}
+		rule, public := portRule(pf), false
+		if a := net.ParseIP(str(pf["hostIP"])); pf["hostIP"] != nil && (a == nil || !a.IsLoopback()) {
+			public = true
+		}
+		switch {
+		case public:
+			add("port", "", "%s, reachable from other machines and bypassing vmhook's port isolation", rule)
+		case c.generated || strings.Contains(rule, "-"):
+			// In a file written by hand, whose use as it is the user
+			// allows, a rule for one port on 127.0.0.1 is what vmhook
+			// writes itself; a range is named.
+			add("port", "", "%s, bypassing vmhook's port isolation", rule)
 		}
 	}
 
@@ -295,6 +318,45 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		add("lima", "", "Lima setting %s: %s", shown(k), text)
 	}
 	return out, nil
+}
+
+// portRule says which ports the Lima port rule pf forwards where, with
+// Lima's defaults: every guest port when it names none, the same port
+// numbers on the host, and 127.0.0.1.
+func portRule(pf map[string]any) string {
+	ports := func(rangeKey, portKey string) string {
+		if r, ok := pf[rangeKey].([]any); ok && len(r) == 2 {
+			return shown(fmt.Sprintf("%v-%v", r[0], r[1]))
+		}
+		if v, ok := pf[portKey]; ok && normalize(v) != int64(0) {
+			return shown(fmt.Sprint(v))
+		}
+		return ""
+	}
+	guest := ports("guestPortRange", "guestPort")
+	if guest == "" {
+		guest = "1-65535"
+	}
+	host := ports("hostPortRange", "hostPort")
+	if host == "" {
+		host = guest
+	}
+	ip := "127.0.0.1"
+	if v, ok := pf["hostIP"]; ok {
+		ip = shown(fmt.Sprint(v))
+	}
+	if strings.Contains(ip, ":") {
+		ip = "[" + ip + "]"
+	}
+	what := "guest "
+	if proto, ok := pf["proto"]; ok && proto != "tcp" {
+		what += shown(fmt.Sprint(proto)) + " "
+	}
+	what += "port"
+	if strings.Contains(guest, "-") {
+		what += "s"
+	}
+	return fmt.Sprintf("%s %s forwarded to host %s:%s", what, guest, ip, host)
 }
 
 // localFile says whether a location Lima reads is a file on the host, and
@@ -474,11 +536,14 @@ func (p *Project) userAccess(e Env) ([]Access, error) {
 	if err != nil {
 		return nil, err
 	}
-	return hostAccess(body, p.accessCtx(e, true))
+	return hostAccess(body, u.accessCtx(e, true))
 }
 
 func (p *Project) accessCtx(e Env, generated bool) accessCtx {
 	c := accessCtx{dir: p.Dir, home: e.Home, name: p.Name, generated: generated, source: p.SettingsPath}
+	if generated {
+		c.ownRules = p.configData(nil).ownPortRules()
+	}
 	if p.Named {
 		c.dir = ""
 	}

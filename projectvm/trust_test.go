@@ -23,6 +23,7 @@ func TestHostAccess(t *testing.T) {
 		doc  string
 		want []string // accesses, sorted
 		err  string   // error when generated
+		own  int      // port rules vmhook rendered, the last ones
 	}{
 		{name: "project mount only", doc: guard + "mounts: [{location: " + dir + ", mountPoint: " + dir + ", writable: true}]\n"},
 		{name: "mount in the writable project mount", doc: guard + "mounts: [{location: " + dir + ", writable: true}, {location: " + dir + "/sub}]\n", err: `mounts[1] "` + dir + `/sub" is inside the writable mount`},
@@ -40,7 +41,10 @@ func TestHostAccess(t *testing.T) {
 			"mount " + dir + " with sshfs.followSymlinks, which resolves links on the host, out of the mount",
 		}},
 		{name: "control character", doc: guard + "portForwards: [{hostSocket: /tmp/h, guestSocket: \"/tmp/x\\r\\e[2K\"}]\n", err: `portForwards[0] "/tmp/x\r\x1b[2K" holds a control character`},
-		{name: "https image and loopback ports", doc: guard + "images: [{location: \"https://x/y.img\"}]\nportForwards: [{guestPort: 80, hostPort: 8080, hostIP: 127.0.0.1}, {guestIP: 0.0.0.0, guestPortRange: [1, 65535], ignore: true}]\n"},
+		{name: "https image and vmhook's ports", own: 2, doc: guard + "images: [{location: \"https://x/y.img\"}]\nportForwards: [{guestPort: 80, hostPort: 8080, hostIP: 127.0.0.1}, {guestIP: 0.0.0.0, guestPortRange: [1, 65535], ignore: true}]\n"},
+		{name: "port rule before vmhook's", own: 2, doc: guard + "portForwards: [{guestPortRange: [1, 65535], hostIP: 127.0.0.1}, {guestPort: 80, hostPort: 8080, hostIP: 127.0.0.1}, {guestIP: 0.0.0.0, guestPortRange: [1, 65535], ignore: true}]\n", want: []string{
+			"guest ports 1-65535 forwarded to host 127.0.0.1:1-65535, bypassing vmhook's port isolation",
+		}},
 		{name: "guest-only lima keys", doc: guard + "cpus: 2\ncontainerd: {user: true}\nprovision: [{mode: system, script: \"true\"}]\ntimezone: UTC\n"},
 		{name: "mount outside", doc: guard + "mounts: [{location: /srv/data, writable: true}, {location: /opt}]\n", want: []string{"mount /opt read-only", "mount /srv/data writable"}},
 		{name: "home mount", doc: guard + "mounts: [{location: \"~\", writable: true}]\n", err: `vmhook.yaml: Lima config mounts[0]: "~" would expose your ssh keys`},
@@ -57,7 +61,7 @@ func TestHostAccess(t *testing.T) {
 			"host socket /var/run/docker.sock, reachable in the guest at /tmp/d.sock",
 		}},
 		{name: "socket template", doc: guard + "portForwards: [{hostSocket: \"{{.Home}}/s\", guestSocket: /tmp/s}]\n", err: `portForwards[0] "{{.Home}}/s" holds "{{"`},
-		{name: "public host address", doc: guard + "portForwards: [{guestPort: 80, hostIP: 0.0.0.0}]\n", want: []string{"guest ports on host address 0.0.0.0, reachable from other machines"}},
+		{name: "public host address", doc: guard + "portForwards: [{guestPort: 80, hostIP: 0.0.0.0}]\n", want: []string{"guest port 80 forwarded to host 0.0.0.0:80, reachable from other machines and bypassing vmhook's port isolation"}},
 		{name: "guard removed", doc: "env: {SYSINIT_IN_VM: \"\", VMHOOK_VM: p-dev}\n", err: `Lima config env SYSINIT_IN_VM is vmhook's nesting guard and must stay "1"`},
 		{name: "guard missing", doc: "cpus: 1\n", err: "env SYSINIT_IN_VM is vmhook's nesting guard"},
 		{name: "other VM name", doc: "env: {SYSINIT_IN_VM: \"1\", VMHOOK_VM: other}\n", err: `env VMHOOK_VM is vmhook's nesting guard and must stay "p-dev"`},
@@ -78,6 +82,8 @@ func TestHostAccess(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			ctx := ctx
+			ctx.ownRules = tt.own
 			got, err := hostAccess([]byte(tt.doc), ctx)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
@@ -317,5 +323,59 @@ func TestSocketsBothWaysNeedConsent(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("Needs = %q, want %s", needs, want)
 		}
+	}
+}
+
+// TestRawPortRulesNeedConsent: a raw lima: port rule comes before vmhook's
+// own (Lima applies the first that matches), so one that forwards is held
+// back, wherever it binds on the host; the ports vmhook forwards itself
+// from ports:, through the registry, are not.
+func TestRawPortRulesNeedConsent(t *testing.T) {
+	bypass := ", bypassing vmhook's port isolation"
+	tests := []struct {
+		name, settings string
+		want           []string
+	}{
+		{name: "ports", settings: "ports: [3000, 8080]\n"},
+		{name: "defaults", settings: "cpus: 2\n"},
+		{name: "all", settings: "ports: [3000]\nlima:\n  portForwards:\n  - {guestPortRange: [1, 65535], hostIP: 127.0.0.1}\n",
+			want: []string{"guest ports 1-65535 forwarded to host 127.0.0.1:1-65535" + bypass}},
+		{name: "bare", settings: "lima: {portForwards: [{hostIP: 127.0.0.1}]}\n",
+			want: []string{"guest ports 1-65535 forwarded to host 127.0.0.1:1-65535" + bypass}},
+		{name: "one", settings: "ports: [3000]\nlima: {portForwards: [{guestPort: 5432, hostPort: 15432}]}\n",
+			want: []string{"guest port 5432 forwarded to host 127.0.0.1:15432" + bypass}},
+		{name: "range", settings: "lima: {portForwards: [{guestPortRange: [3000, 3009], hostPortRange: [13000, 13009], hostIP: \"::1\"}]}\n",
+			want: []string{"guest ports 3000-3009 forwarded to host [::1]:13000-13009" + bypass}},
+		{name: "listed", settings: "ports: [3000]\nlima: {portForwards: [{guestPort: 3000, hostPort: 3000}]}\n",
+			want: []string{"guest port 3000 forwarded to host 127.0.0.1:3000" + bypass}},
+		{name: "public", settings: "lima: {portForwards: [{guestPort: 80, hostIP: 0.0.0.0}]}\n",
+			want: []string{"guest port 80 forwarded to host 0.0.0.0:80, reachable from other machines and bypassing vmhook's port isolation"}},
+		{name: "udp", settings: "lima: {portForwards: [{guestPort: 5353, proto: udp}]}\n",
+			want: []string{"guest udp port 5353 forwarded to host 127.0.0.1:5353" + bypass}},
+		{name: "ignore", settings: "lima: {portForwards: [{guestPort: 23, ignore: true}, {guestSocket: /run/s, hostSocket: /tmp/s}]}\n",
+			want: []string{"guest socket /run/s, served on the host at /tmp/s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, p := consentProject(t, tt.settings, "")
+			needs, err := p.Needs(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(needs, tt.want) {
+				t.Errorf("Needs = %q\nwant %q", needs, tt.want)
+			}
+		})
+	}
+}
+
+// TestRawRuleForAListedPort: a raw rule in the very form of vmhook's own,
+// for a port ports: lists, still comes first and names its own host port,
+// not the registry's: it is held back like any other.
+func TestRawRuleForAListedPort(t *testing.T) {
+	e, p := consentProject(t, "ports: [3000]\nlima: {portForwards: [{guestPort: 3000, hostPort: 3000, hostIP: \"127.0.0.1\"}]}\n", "")
+	want := []string{"guest port 3000 forwarded to host 127.0.0.1:3000, bypassing vmhook's port isolation"}
+	if needs, err := p.Needs(e); err != nil || !slices.Equal(needs, want) {
+		t.Fatalf("Needs = %q, %v; want %q", needs, err, want)
 	}
 }

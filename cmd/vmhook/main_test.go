@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -78,6 +81,12 @@ func TestScripts(t *testing.T) {
 			}
 			return nil
 		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "bindmount" {
+				return canBindMount(), nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"calls":      cmdCalls,
 			"vmstate":    cmdVMState,
@@ -89,6 +98,7 @@ func TestScripts(t *testing.T) {
 			"sendsig":    cmdSendSig,
 			"waitgone":   cmdWaitGone,
 			"nohung":     cmdNoHung,
+			"bindmount":  cmdBindMount,
 		},
 	})
 }
@@ -300,4 +310,36 @@ const guardProbeCall = ` sh -c printf '%s|%s' "${SYSINIT_IN_VM-}" "${VMHOOK_VM-}
 // isProbe reports whether a logged limactl call is the guard probe.
 func isProbe(line string) bool {
 	return strings.HasPrefix(line, "shell ") && strings.HasSuffix(line, guardProbeCall)
+}
+
+// canBindMount reports whether this process may bind-mount a directory
+// (as root, where the kernel allows it), tried once.
+var canBindMount = sync.OnceValue(func() bool {
+	dir, err := os.MkdirTemp("", "vh-bind-")
+	if err != nil {
+		return false
+	}
+	defer os.RemoveAll(dir)
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.Mkdir(a, 0o755)
+	os.Mkdir(b, 0o755)
+	if exec.Command("mount", "--bind", a, b).Run() != nil {
+		return false
+	}
+	return exec.Command("umount", b).Run() == nil
+})
+
+// bindmount DIR AT: show DIR at AT too, through a bind mount, unmounted when
+// the script ends (scripts check [bindmount] first).
+func cmdBindMount(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: bindmount DIR AT")
+	}
+	dir, at := ts.MkAbs(args[0]), ts.MkAbs(args[1])
+	if out, err := exec.Command("mount", "--bind", dir, at).CombinedOutput(); err != nil {
+		ts.Fatalf("mount --bind %s %s: %v: %s", dir, at, err, out)
+	}
+	// Lazily: the fake VM's process may still have its working directory
+	// there, and the work directory is removed through the mount otherwise.
+	ts.Defer(func() { exec.Command("umount", "--lazy", at).Run() })
 }
