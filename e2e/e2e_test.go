@@ -9,7 +9,8 @@
 //
 // TestE2E walks every flow under the newest installed Lima (v2, what users
 // install); TestSmoke walks a shorter one under each older version (v1), see
-// limatest.Installed. Both check port isolation in the guest.
+// limatest.Installed. Both check port isolation in the guest. TestPersistent
+// walks the named-VM flow (data disk, rebuild, ssh, adopt) under the newest.
 package e2e
 
 import (

@@ -140,7 +140,9 @@ type configData struct {
 	Ports        []portData
 	Sockets      []socketData
 	Provision    []Provision
-	ExtraLima    map[string]any
+	// DataDisk is the Lima disk attached as the data disk, if any.
+	DataDisk  string
+	ExtraLima map[string]any
 	// MountProject is false for named VMs, which mount no host directory
 	// unless their definition lists one.
 	MountProject bool
@@ -318,6 +320,12 @@ func (p *Project) configData(mapping map[int]int) configData {
 		d.Images = []imageData{{Location: s.Image.Location, Arch: arch, Digest: s.Image.Digest}}
 	} else {
 		d.Images = defaultImages
+	}
+	if s.Data != nil && p.Named {
+		// First: the user's own steps, those running as the user above
+		// all, then find the data in place.
+		d.DataDisk = DataDiskName(p.Name)
+		d.Provision = append(d.Provision, Provision{Mode: "system", Script: dataScript(d.DataDisk, s.Data.Path)})
 	}
 	for _, pr := range s.Provision {
 		d.Provision = append(d.Provision, Provision{Mode: pr.Mode, Script: ProvisionScript(pr)})

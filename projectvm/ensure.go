@@ -200,6 +200,9 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project, in Instance) err
 		if err := m.clearDebris(p); err != nil {
 			return err
 		}
+		if err := m.ensureDataDisk(ctx, p); err != nil {
+			return err
+		}
 		started := time.Now()
 		if err := m.Lima.Run(ctx, m.OnPhase, "create", "--name", p.Name, "--tty=false", p.ConfigPath); err != nil {
 			return m.failedCreate(p, started, err)
@@ -458,7 +461,8 @@ func (m *Manager) Stop(ctx context.Context, p *Project) error {
 	})
 }
 
-// Destroy deletes the VM and its disk. The generated config stays.
+// Destroy deletes the VM and its disk. The generated config stays, and so
+// does a named VM's data disk (DeleteDataDisk deletes it).
 func (m *Manager) Destroy(ctx context.Context, p *Project) error {
 	return m.locked(ctx, p, false, func(in Instance) error {
 		if _, err := os.Stat(in.Dir); errors.Is(err, os.ErrNotExist) {

@@ -242,6 +242,9 @@ type Info struct {
 	// project's (another owner, or none: Lima's own); vmhook leaves it
 	// alone.
 	NotOurs string `json:"notOurs,omitempty"`
+	// Data is a named VM's data disk, when it has one or its definition
+	// asks for one.
+	Data *DataDiskState `json:"data,omitempty"`
 }
 
 func (in Instance) info() Info {
@@ -267,6 +270,9 @@ func (m *Manager) Info(p *Project) Info {
 	}
 	if data, err := os.ReadFile(p.ConfigPath); err == nil {
 		out.HandEdit = HandEdited(data)
+	}
+	if d, ok := m.DataDiskOf(p); ok && out.NotOurs == "" {
+		out.Data = &d
 	}
 	return out
 }

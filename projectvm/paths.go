@@ -71,6 +71,10 @@ func (e Env) instanceFile(name, file string) string {
 	return filepath.Join(e.InstanceDir(name), file)
 }
 
+// diskDir is Lima's directory for the disk called name (limactl disk
+// create); vmhook records its owner there as in an instance directory.
+func (e Env) diskDir(name string) string { return filepath.Join(e.LimaHome, "_disks", name) }
+
 // limaGlobalConfig is a file of Lima's own configuration under limaHome
 // ($LIMA_HOME/_config), merged into every instance.
 func limaGlobalConfig(limaHome, file string) string {

@@ -393,6 +393,45 @@ var settingFields = []settingField{
 		},
 	},
 	{
+		name: "data", kinds: filesNamed,
+		decode: func(l *layer, v *yaml.Node) error {
+			if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!null" {
+				return nil // "data:" with nothing after it: no data disk
+			}
+			if v.Kind != yaml.MappingNode {
+				return &SettingsError{Msg: "must be a mapping such as {size: 20GiB, path: \"~\"}"}
+			}
+			if err := checkKeys(v, "size", "path"); err != nil {
+				return err
+			}
+			l.Data = new(DataDisk)
+			return v.Decode(l.Data)
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.Data == nil {
+				return nil
+			}
+			d := *l.Data
+			if d.Size == "" {
+				d.Size = DefaultDataSize
+			}
+			size, err := normalizeSize(d.Size)
+			if err != nil {
+				return bad("data.size", "%v", err)
+			}
+			d.Size = size
+			if d.Path == "" {
+				d.Path = "~"
+			}
+			if msg := checkDataPath(d.Path); msg != "" {
+				return bad("data.path", "%s", msg)
+			}
+			d.Path = cleanDataPath(d.Path)
+			s.Data = &d
+			return nil
+		},
+	},
+	{
 		name: "allowMounts", kinds: filesUser, list: true,
 		decode: func(l *layer, v *yaml.Node) error {
 			l.AllowMounts = new([]string)

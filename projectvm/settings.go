@@ -31,6 +31,8 @@ type Settings struct {
 	Session      string            `json:"session"`
 	Lima         map[string]any    `json:"lima,omitempty"`
 	Rebuild      string            `json:"rebuild,omitempty"`
+	// Data is the named VM's data disk; nil when it has none.
+	Data *DataDisk `json:"data,omitempty"`
 	// AllowMounts lists host directories outside the project that project
 	// settings may mount; only the user config can set it.
 	AllowMounts []string `json:"-"`
@@ -122,6 +124,7 @@ type layer struct {
 	Session      *string           `yaml:"session"`
 	Lima         map[string]any    `yaml:"lima"`
 	Rebuild      *string           `yaml:"rebuild"`
+	Data         *DataDisk         `yaml:"data"`
 	AllowMounts  *[]string         `yaml:"allowMounts"`
 }
 
@@ -559,7 +562,10 @@ type badFunc func(field, format string, args ...any) error
 // in the table's order.
 func (s *Settings) apply(pl *parsedLayer) error {
 	bad := func(field, format string, args ...any) error {
-		top, _, _ := strings.Cut(field, "[")
+		top := field
+		if i := strings.IndexAny(field, "[."); i >= 0 {
+			top = field[:i]
+		}
 		return &SettingsError{Source: pl.source, Line: pl.lines[top], Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	for _, f := range settingFields {

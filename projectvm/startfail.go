@@ -34,6 +34,11 @@ func (e *StartError) Unwrap() error { return e.Err }
 // one ssh round trip, and the first entry finds the answer. A VM entered
 // only through a session never opens a bare shell and is not asked.
 func (m *Manager) start(ctx context.Context, p *Project) error {
+	// Lima refuses to start a VM whose data disk is missing, as when the
+	// data setting was added to an existing VM's definition.
+	if err := m.ensureDataDisk(ctx, p); err != nil {
+		return err
+	}
 	if err := m.runStart(ctx, p.Name); err != nil {
 		return err
 	}

@@ -23,6 +23,19 @@ func formatPorts(ps []projectvm.PortMap) string {
 	return strings.Join(out, ", ")
 }
 
+// formatData says where a named VM's data is and what becomes of it.
+func formatData(d *projectvm.DataDiskState) string {
+	switch {
+	case d.Path == "":
+		return fmt.Sprintf("disk %s, no longer in the definition (not attached at the next vmhook up --apply; vmhook destroy --data deletes it)", d.Disk)
+	case !d.Exists:
+		return fmt.Sprintf("disk %s (%s) at %s, created at the next vmhook up", d.Disk, d.Size, d.Path)
+	case !d.Ours:
+		return fmt.Sprintf("disk %s exists but vmhook did not create it for this VM; up refuses to attach it", d.Disk)
+	}
+	return fmt.Sprintf("disk %s at %s, kept when the VM is destroyed (destroy --data deletes it)", d.Disk, d.Path)
+}
+
 func infoCommands(r *rt) []*cli.Command {
 	jsonFlag := &cli.BoolFlag{Name: "json", Usage: "print JSON"}
 	return []*cli.Command{
@@ -56,6 +69,9 @@ func infoCommands(r *rt) []*cli.Command {
 				fmt.Fprintf(w, "status:\t%s\n", in.State)
 				fmt.Fprintf(w, "ports:\t%s\n", formatPorts(in.Ports))
 				fmt.Fprintf(w, "config:\t%s\n", in.Config)
+				if d := in.Data; d != nil {
+					fmt.Fprintf(w, "data:\t%s\n", formatData(d))
+				}
 				if in.HandEdit {
 					fmt.Fprintf(w, "note:\tconfig edited by hand; vmhook leaves it alone\n")
 				}

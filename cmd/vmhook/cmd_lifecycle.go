@@ -123,22 +123,41 @@ func lifecycleCommands(r *rt) []*cli.Command {
 		},
 		{
 			Name:  "destroy",
-			Usage: "delete the project's VM and its disk (the project's files stay)",
-			Flags: append([]cli.Flag{&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"}}, projectFlags...),
+			Usage: "delete the project's VM and its disk (the project's files stay; a named VM's data disk too, unless --data)",
+			Flags: append([]cli.Flag{
+				&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
+				&cli.BoolFlag{Name: "data", Usage: "also delete the named VM's data disk, which is kept otherwise"},
+			}, projectFlags...),
 			Action: func(c *cli.Context) error {
 				m, p, err := r.managed(c, projectvm.Flags{})
 				if err != nil {
 					return err
 				}
-				if m.State(p.Name) == projectvm.Absent {
+				withData := c.Bool("data")
+				if withData && !p.Named {
+					return usagef("--data deletes a named VM's data disk; %s is a project VM, which has none", p.Name)
+				}
+				disk, _ := m.DataDiskOf(p)
+				hasDisk := disk.Exists && disk.Ours
+				absent := m.State(p.Name) == projectvm.Absent
+				if absent && !(withData && hasDisk) {
 					r.say.line("%s does not exist", p.Name)
+					if hasDisk {
+						r.say.line("its data disk %s is kept; vmhook destroy --vm %s --data deletes it", disk.Disk, p.Name)
+					}
 					return nil
+				}
+				what := "VM " + p.Name + " and its disk"
+				if absent {
+					what = "the data disk " + disk.Disk + " of " + p.Name
+				} else if withData && hasDisk {
+					what += " and its data disk " + disk.Disk
 				}
 				if !c.Bool("yes") {
 					if !r.interactive() {
 						return usagef("refusing to destroy %s without --yes when not on a terminal", p.Name)
 					}
-					fmt.Fprintf(r.stderr, "Destroy VM %s and its disk? [y/N] ", p.Name)
+					fmt.Fprintf(r.stderr, "Destroy %s? [y/N] ", what)
 					answer, ok := r.readLine(c.Context)
 					if !ok {
 						fmt.Fprintln(r.stderr)
@@ -148,10 +167,21 @@ func lifecycleCommands(r *rt) []*cli.Command {
 						return &exitError{code: exitFailure, msg: "not destroyed"}
 					}
 				}
-				if err := m.Destroy(c.Context, p); err != nil {
-					return err
+				if !absent {
+					if err := m.Destroy(c.Context, p); err != nil {
+						return err
+					}
+					r.say.line("destroyed %s", p.Name)
 				}
-				r.say.line("destroyed %s", p.Name)
+				switch {
+				case withData && hasDisk:
+					if _, err := m.DeleteDataDisk(c.Context, p); err != nil {
+						return err
+					}
+					r.say.line("deleted data disk %s", disk.Disk)
+				case hasDisk:
+					r.say.line("kept data disk %s: vmhook up --vm %s finds its data again (destroy --data deletes it)", disk.Disk, p.Name)
+				}
 				return nil
 			},
 		},

@@ -39,6 +39,10 @@
 //	                           "broken" (a command through ssh fails
 //	                           with 255, as when sshd is not up)
 //
+// Disks live where Lima keeps them ($LIMA_HOME/_disks/NAME/datadisk): disk
+// create, delete and list --json work on them, and start fails when a disk
+// the instance's lima.yaml attaches (additionalDisks) is missing.
+//
 // A login shell's environment is the guest's (above) plus the leading
 // NAME=VALUE words of a shell command, which limactl passes as assignments.
 // A "shell" whose command is `sh -c SCRIPT` with no such words runs SCRIPT
@@ -154,7 +158,7 @@ func (f *fake) run() int {
 		f.logCall("")
 		fmt.Fprintln(f.stdout, "limactl version "+fakeVersion())
 		return 0
-	case "create", "start", "stop", "delete", "list", "shell", "validate":
+	case "create", "start", "stop", "delete", "list", "shell", "validate", "disk":
 	default:
 		return f.unexpected()
 	}
@@ -188,6 +192,8 @@ func (f *fake) run() int {
 		return f.list(rest)
 	case "shell":
 		return f.shell(rest)
+	case "disk":
+		return f.disk(rest)
 	case "validate":
 		if len(rest) != 1 {
 			return f.unexpected()
@@ -281,6 +287,11 @@ func (f *fake) start(a []string) int {
 		return f.fatal(fmt.Sprintf("instance %q seems to be broken (host agent or driver not running)", name))
 	}
 	d := f.dir(name)
+	for _, disk := range f.additionalDisks(name) {
+		if _, err := os.Stat(filepath.Join(f.diskDir(disk), "datadisk")); err != nil {
+			return f.fatal(fmt.Sprintf("failed to run attach disk %q, in use by instance %q: disk %q does not exist", disk, name, disk))
+		}
+	}
 	os.Remove(filepath.Join(d, "ha.pid"))
 	os.Remove(filepath.Join(d, "qemu.pid"))
 	f.logrus("info", "Starting the instance \""+name+"\" with VM driver \"qemu\"")
@@ -460,6 +471,77 @@ func (f *fake) list(a []string) int {
 		fmt.Fprintln(f.stdout, string(line))
 	}
 	return rc
+}
+
+func (f *fake) diskDir(name string) string { return filepath.Join(f.home, "_disks", name) }
+
+// additionalDisks are the disks instance name's lima.yaml attaches.
+func (f *fake) additionalDisks(name string) []string {
+	data, err := os.ReadFile(filepath.Join(f.dir(name), "lima.yaml"))
+	if err != nil {
+		return nil
+	}
+	var doc struct {
+		AdditionalDisks []struct {
+			Name string `yaml:"name"`
+		} `yaml:"additionalDisks"`
+	}
+	if yaml.Unmarshal(data, &doc) != nil {
+		return nil
+	}
+	var out []string
+	for _, d := range doc.AdditionalDisks {
+		out = append(out, d.Name)
+	}
+	return out
+}
+
+// disk accepts: disk create NAME --size SIZE, disk delete NAME, disk list
+// --json. Like Lima, delete skips (and exits 0) a disk that an instance's
+// config names.
+func (f *fake) disk(a []string) int {
+	switch {
+	case len(a) == 4 && a[0] == "create" && a[2] == "--size":
+		name := a[1]
+		if !nameRE.MatchString(name) {
+			return f.fatal(fmt.Sprintf("disk name %q is invalid", name))
+		}
+		d := f.diskDir(name)
+		if _, err := os.Stat(d); err == nil {
+			return f.fatal(fmt.Sprintf("disk %q already exists (%q)", name, d))
+		}
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return f.fatal(err.Error())
+		}
+		os.WriteFile(filepath.Join(d, "datadisk"), []byte("fake qcow2 "+a[3]+"\n"), 0o644)
+		f.logrus("info", fmt.Sprintf("Creating qcow2 disk %q with size %s", name, a[3]))
+		return 0
+	case len(a) == 2 && a[0] == "delete":
+		name := a[1]
+		d := f.diskDir(name)
+		if _, err := os.Stat(d); err != nil {
+			f.logrus("warning", fmt.Sprintf("Ignoring non-existent disk %q", name))
+			return 0
+		}
+		entries, _ := os.ReadDir(f.home)
+		for _, e := range entries {
+			if e.IsDir() && slices.Contains(f.additionalDisks(e.Name()), name) {
+				f.logrus("warning", fmt.Sprintf("Skipping deleting disk %q, disk is referenced by one or more non-running instances: [%q]", name, e.Name()))
+				return 0
+			}
+		}
+		os.RemoveAll(d)
+		f.logrus("info", fmt.Sprintf("Deleted %q (%q)", name, d))
+		return 0
+	case len(a) == 2 && a[0] == "list" && a[1] == "--json":
+		entries, _ := os.ReadDir(filepath.Join(f.home, "_disks"))
+		for _, e := range entries {
+			line, _ := json.Marshal(map[string]any{"name": e.Name(), "format": "qcow2", "dir": f.diskDir(e.Name())})
+			fmt.Fprintln(f.stdout, string(line))
+		}
+		return 0
+	}
+	return f.unexpected()
 }
 
 // fakeVersion is the Lima version the fake plays.
