@@ -442,6 +442,11 @@ func TestE2E(t *testing.T) {
 	if got := h.marker(main, "pwd", 10*time.Second); got != dir {
 		t.Fatalf("pwd in the VM = %q, want %q", got, dir)
 	}
+	// The project is mounted with 9p, which QEMU confines to the project
+	// (under reverse-sshfs root in the guest reaches every host file).
+	if got := h.marker(main, "findmnt -n -o FSTYPE --target .", 10*time.Second); got != "9p" {
+		t.Fatalf("the project is mounted in the VM as %q, want 9p", got)
+	}
 	// One guest shell: the guest has the guard from its env:, so the hook
 	// enters as bare limactl shell does, into the login shell itself.
 	if got := h.marker(main, "shopt -q login_shell && echo login || echo second", 10*time.Second); got != "login" {
@@ -454,8 +459,7 @@ func TestE2E(t *testing.T) {
 		t.Fatalf("%d creates, want 1", n)
 	}
 
-	// 2. A file written inside is on the host (its content arrives over
-	// reverse-sshfs, possibly after the file itself).
+	// 2. A file written inside is on the host.
 	h.send(main, "echo hi > from-vm.txt")
 	h.waitContent(filepath.Join(dir, "from-vm.txt"), "hi\n", 60*time.Second)
 

@@ -35,8 +35,8 @@ func smoke(t *testing.T, lima limatest.Binary) {
 	h.send(main, "cd smoke && direnv allow")
 	h.waitPane(main, guestPrompt(name), bootTimeout)
 	h.record("cold: direnv allow → prompt in a new VM (create + boot)", time.Since(start))
-	if got := h.marker(main, "pwd", 30*time.Second); got != dir {
-		t.Fatalf("pwd in the VM = %q, want %q", got, dir)
+	if got := h.marker(main, "pwd; findmnt -n -o FSTYPE --target .", 30*time.Second); got != dir+"\n9p" {
+		t.Fatalf("pwd and project mount type in the VM = %q, want %q and 9p", got, dir)
 	}
 	h.send(main, "echo hi > from-vm.txt; echo kept > ~/persist.txt")
 	h.waitContent(filepath.Join(dir, "from-vm.txt"), "hi\n", 60*time.Second)

@@ -284,11 +284,14 @@ const (
 func (p *Project) configData(mapping map[int]int) configData {
 	s := p.Settings
 	d := configData{
-		Name:         p.Name,
-		Dir:          p.Dir,
-		VMType:       "qemu",
-		Arch:         limaArch(p.Host.Arch),
-		MountType:    "reverse-sshfs",
+		Name:   p.Name,
+		Dir:    p.Dir,
+		VMType: "qemu",
+		Arch:   limaArch(p.Host.Arch),
+		// 9p, Lima's own default under QEMU: QEMU serves the mounted
+		// directories and nothing else. Under reverse-sshfs the guest talks
+		// to an sftp-server on the host that reaches every file the user can.
+		MountType:    "9p",
 		CPUs:         s.CPUs,
 		Memory:       s.Memory,
 		Disk:         s.Disk,

@@ -141,6 +141,13 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		}
 		add("mount", real, "mount %s %s", shown(real), mode)
 	}
+	// The mount type decides what a guest reaches through any mount, the
+	// project's included: 9p and virtiofs are served by the hypervisor from
+	// the mounted directories only; reverse-sshfs by an sftp-server on the
+	// host, which root in the guest can ask for every file the user can.
+	if mt := str(m["mountType"]); mt == "reverse-sshfs" && len(items(m["mounts"])) > 0 {
+		add("lima", "", "mount type reverse-sshfs: root in the guest can read and write every file you can on the host, not only the mounts")
+	}
 
 	if ssh, ok := m["ssh"].(map[string]any); ok {
 		for _, k := range []struct{ key, text string }{

@@ -45,6 +45,11 @@ func TestHostAccess(t *testing.T) {
 		{name: "port rule before vmhook's", own: 2, doc: guard + "portForwards: [{guestPortRange: [1, 65535], hostIP: 127.0.0.1}, {guestPort: 80, hostPort: 8080, hostIP: 127.0.0.1}, {guestIP: 0.0.0.0, guestPortRange: [1, 65535], ignore: true}]\n", want: []string{
 			"guest ports 1-65535 forwarded to host 127.0.0.1:1-65535, bypassing vmhook's port isolation",
 		}},
+		{name: "project mount over 9p", doc: guard + "mountType: 9p\nmounts: [{location: " + dir + ", writable: true}]\n"},
+		{name: "project mount over reverse-sshfs", doc: guard + "mountType: reverse-sshfs\nmounts: [{location: " + dir + ", writable: true}]\n", want: []string{
+			"mount type reverse-sshfs: root in the guest can read and write every file you can on the host, not only the mounts",
+		}},
+		{name: "reverse-sshfs without mounts", doc: guard + "mountType: reverse-sshfs\n"},
 		{name: "guest-only lima keys", doc: guard + "cpus: 2\ncontainerd: {user: true}\nprovision: [{mode: system, script: \"true\"}]\ntimezone: UTC\n"},
 		{name: "mount outside", doc: guard + "mounts: [{location: /srv/data, writable: true}, {location: /opt}]\n", want: []string{"mount /opt read-only", "mount /srv/data writable"}},
 		{name: "home mount", doc: guard + "mounts: [{location: \"~\", writable: true}]\n", err: `vmhook.yaml: Lima config mounts[0]: "~" would expose your ssh keys`},

@@ -3,7 +3,7 @@
 # boots on this kind of machine, offline: Lima merges $LIMA_HOME/_config/override.yaml into every instance,
 # and the override below puts the local image from build-image.sh ahead of the config's remote images, forces
 # TCG (cpuType qemu64: this machine's /dev/kvm cannot run a guest), boots with legacy BIOS (no OVMF, no
-# bootloader: QEMU loads the kernel and initrd) and mounts with reverse-sshfs (the guest kernel has no 9p).
+# bootloader: QEMU loads the kernel and initrd).
 # Lima v1 reads cpuType at the top level and switches to TCG for qemu64; Lima v2 reads vmOpts.qemu.cpuType
 # and chooses KVM whenever /dev/kvm exists, so under v2 the accelerator is switched by qemu-tcg.sh (the
 # harness points QEMU_SYSTEM_X86_64 at it). Both keys are written: each version ignores the other's.
@@ -75,7 +75,7 @@ fi
 tmp=$(mktemp "$home/_config/.override.XXXXXX")
 cat >"$tmp" <<EOF
 # Written by vmhook's e2e/setup/lima-home.sh. Lima merges this into every instance in this LIMA_HOME:
-# these images are tried before the instance's own, and cpuType, firmware and mountType win.
+# these images are tried before the instance's own, and cpuType and firmware win.
 cpuType:
   x86_64: qemu64
 vmOpts:
@@ -84,7 +84,6 @@ vmOpts:
       x86_64: qemu64
 firmware:
   legacyBIOS: true
-mountType: reverse-sshfs
 images:
 - location: "$image/disk.qcow2"
   arch: x86_64
