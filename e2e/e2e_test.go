@@ -60,6 +60,9 @@ type harness struct {
 	tmuxSock string
 	timings  []timing
 	notes    []string
+	// agentSock, when set, is the user's ssh agent (SSH_AUTH_SOCK) for
+	// every command of the run.
+	agentSock string
 }
 
 type timing struct {
@@ -196,7 +199,7 @@ func (h *harness) chownAll() {
 
 // env is the environment every command of the run gets.
 func (h *harness) env() []string {
-	return append(testkit.UserEnv(h.home),
+	env := append(testkit.UserEnv(h.home),
 		"USER="+testUser,
 		"PATH="+h.bin+":/usr/local/bin:/usr/bin:/bin",
 		"LIMA_HOME="+h.limaHome,
@@ -208,6 +211,10 @@ func (h *harness) env() []string {
 		"SHELL=/usr/bin/zsh",
 		"TMUX_TMPDIR="+h.root,
 	)
+	if h.agentSock != "" {
+		env = append(env, "SSH_AUTH_SOCK="+h.agentSock)
+	}
+	return env
 }
 
 // command runs argv as the test user with the run's environment.
@@ -334,6 +341,11 @@ func (h *harness) calls(prefix string) int {
 // newProject scaffolds a project with vmhook new and sets small VM
 // settings, with guest port 8000 forwarded.
 func (h *harness) newProject(target, name string) string {
+	return h.newProjectWith(target, name, "ports: [8000]\n")
+}
+
+// newProjectWith is newProject with extra settings instead of the port.
+func (h *harness) newProjectWith(target, name, extra string) string {
 	h.t.Helper()
 	// Waits for vmhook new to finish (its exit status), not for a file.
 	errFile := filepath.Join(h.root, "new-"+name+".err")
@@ -343,7 +355,7 @@ func (h *harness) newProject(target, name string) string {
 	}
 	dir := filepath.Join(h.projects, name)
 	// One CPU and 1 GiB each: two VMs must boot side by side on 2 cores.
-	settings := "cpus: 1\nmemory: 1GiB\ndisk: 4GiB\nports: [8000]\n"
+	settings := "cpus: 1\nmemory: 1GiB\ndisk: 4GiB\n" + extra
 	if err := os.WriteFile(filepath.Join(dir, "vmhook.yaml"), []byte(settings), 0o644); err != nil {
 		h.t.Fatal(err)
 	}
@@ -562,9 +574,10 @@ func TestE2E(t *testing.T) {
 	h.run("vmhook", "stop", "--project", dir)
 
 	// 7. Two projects opened at once from two panes: two VMs, both running,
-	// no port clash, each started once.
+	// no port clash, each started once. Neither sets ports: both forward
+	// the default dev ports, and both serve guest :3000.
 	one, two := h.pane("one"), h.pane("two")
-	d1, d2 := h.newProject(one, "alpha"), h.newProject(two, "beta")
+	d1, d2 := h.newProjectWith(one, "alpha", ""), h.newProjectWith(two, "beta", "")
 	n1, n2 := h.vmName(d1), h.vmName(d2)
 	h.send(one, "cd alpha && direnv allow")
 	h.send(two, "cd beta && direnv allow")
@@ -580,11 +593,23 @@ func TestE2E(t *testing.T) {
 	if p1[8000] == 0 || p2[8000] == 0 || p1[8000] == p2[8000] {
 		t.Fatalf("port clash: %v vs %v", p1, p2)
 	}
+	h.checkSamePort(map[string]string{n1: d1, n2: d2}, map[string]string{n1: one, n2: two}, map[string]map[int]int{n1: p1, n2: p2})
 	for _, n := range []string{n1, n2} {
 		if c := h.calls("start --tty=false " + n); c != 1 {
 			t.Fatalf("%s started %d times", n, c)
 		}
 	}
+
+	// 8. Inside alpha's VM, beta's stopped to give it the CPUs: a tmux
+	// session, sockets both ways, ssh agents, provisioning.
+	for _, p := range []string{one, two} {
+		h.send(p, "exit")
+		h.waitPane(p, `host%\s*$`, 30*time.Second)
+		h.send(p, "cd ..")
+	}
+	h.run("vmhook", "stop", "--project", d2)
+	h.checkSession(one, d1, n1)
+	h.checkInside(d1)
 	h.writeNotes()
 }
 

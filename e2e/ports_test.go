@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -123,4 +125,52 @@ func freeHostPorts(h *harness, n int) []int {
 		h.t.Fatalf("no %d free host ports below 3990", n)
 	}
 	return out
+}
+
+// checkSamePort proves the default-ports rule with two projects that set no
+// ports: each serves guest :3000 (with its own VM name as the page), and
+// each answers at the host port vmhook status reports for it; a project
+// whose :3000 is not at host 3000 said so in its pane when it was entered.
+func (h *harness) checkSamePort(dirs, panes map[string]string, ports map[string]map[int]int) {
+	h.t.Helper()
+	seen := map[int]string{}
+	for name, dir := range dirs {
+		hp := ports[name][3000]
+		if hp == 0 {
+			h.t.Fatalf("%s: guest 3000 not forwarded with no ports: setting: %v", name, ports[name])
+		}
+		if other, ok := seen[hp]; ok {
+			h.t.Fatalf("%s and %s both given host port %d for guest 3000", name, other, hp)
+		}
+		seen[hp] = name
+		script := fmt.Sprintf("d=$(mktemp -d) && echo %s > $d/index.html && cd $d && (nohup setsid python3 -m http.server 3000 --bind 127.0.0.1 </dev/null >/dev/null 2>&1 &) && i=0; until nc -z 127.0.0.1 3000; do i=$((i+1)); [ $i -lt 600 ] || exit 1; sleep 0.1; done", name)
+		h.run("vmhook", "shell", "--project", dir, "--", "sh", "-c", script)
+	}
+	for name := range dirs {
+		hp := ports[name][3000]
+		h.waitHTTP(hp, 2*time.Minute)
+		body := h.getHTTP(hp)
+		if strings.TrimSpace(body) != name {
+			h.t.Fatalf("host port %d (guest 3000 of %s) answers with %q", hp, name, body)
+		}
+		if hp != 3000 {
+			want := fmt.Sprintf("%s: guest 3000 → localhost:%d (", name, hp)
+			if pane := h.capture(panes[name]); !strings.Contains(pane, want) {
+				h.t.Errorf("entering %s did not say %q; the pane shows:\n%s", name, want, pane)
+			}
+		}
+	}
+	h.notes = append(h.notes, fmt.Sprintf("same guest port: two projects without ports: serve guest 3000, reachable at host %v", seen))
+}
+
+// getHTTP returns the body at 127.0.0.1:port.
+func (h *harness) getHTTP(port int) string {
+	h.t.Helper()
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/", port))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return string(data)
 }

@@ -29,6 +29,12 @@ func smoke(t *testing.T, lima limatest.Binary) {
 	main := h.pane("main")
 	dir := h.newProject(main, "smoke")
 	name := h.vmName(dir)
+	// The VM gets sockets both ways, the user's ssh agent and provisioning
+	// from the start; the stop and start below shows once against boot.
+	inside := h.hostSide()
+	h.agentSock = inside.userAgent
+	h.writeSettings(dir, inside.settings("ports: [8000]\nforwardAgent: true\n"))
+	h.run("vmhook", "allow", "--project", dir)
 
 	h.clear(main)
 	start := time.Now()
@@ -42,6 +48,11 @@ func smoke(t *testing.T, lima limatest.Binary) {
 	h.waitContent(filepath.Join(dir, "from-vm.txt"), "hi\n", 60*time.Second)
 	h.send(main, "exit")
 	h.waitPane(main, `host%\s*$`, 30*time.Second)
+	h.provisioned(dir, 1, 1, "after the first boot")
+	h.sockets(dir, inside)
+	h.agentKeys(dir, inside.userKey, "forwardAgent")
+	h.send(main, "cd ..")
+	h.checkSession(main, dir, name)
 
 	h.checkPorts(dir, name)
 	for i := 0; i < 3; i++ {
@@ -59,6 +70,10 @@ func smoke(t *testing.T, lima limatest.Binary) {
 	}
 	h.send(main, "exit")
 	h.waitPane(main, `host%\s*$`, 30*time.Second)
+	h.provisioned(dir, 1, 2, "after a stop and start")
+	h.sockets(dir, inside)
+	h.run("vmhook", "provision", "--project", dir)
+	h.provisioned(dir, 2, 2, "after vmhook provision")
 
 	h.run("vmhook", "destroy", "--yes", "--project", dir)
 	if state, _ := h.status(dir); state != "Absent" {
