@@ -69,6 +69,15 @@ echo "${pids[-1]}" >"$inst/qemu.pid"
 out=${VMHOOK_BENCH_OUT:-$here/results}
 # limactl is replaced by /bin/true for vmhook only: its run ends at the exec.
 export LIMACTL=/bin/true
+# vmhook keeps limactl's version in its state directory, asked once per
+# limactl binary. /bin/true cannot answer --version, so every run would ask
+# it again: a process users do not pay. Record the real limactl's answer
+# for /bin/true, as the first entry with the real one would have.
+version=$("$limactl" --version | sed -n 's/^limactl version v\{0,1\}\([^ ]*\).*/\1/p')
+mkdir -p "$XDG_STATE_HOME/vmhook"
+printf '{"path":"/bin/true","size":%s,"modTime":%s,"version":"%s"}\n' \
+	"$(stat -c %s /bin/true)" "$(stat -c %.9Y /bin/true | tr -d .)" "$version" \
+	>"$XDG_STATE_HOME/vmhook/limactl-version.json"
 hyperfine --warmup 20 --runs 300 -N \
 	--export-markdown "$out/shell-decision.md" \
 	-n "vmhook shell (decide, exec true)" "$bin shell --project $work/proj -- true" \
