@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"text/template"
@@ -15,6 +14,7 @@ import (
 	"github.com/Masterminds/sprig/v3"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vmhook/vmhook/internal/lazyre"
 	"github.com/vmhook/vmhook/templates"
 )
 
@@ -54,7 +54,7 @@ var imageArchNames = map[string]string{
 // name their images (nixos-lima-…-aarch64.qcow2, …-cloudimg-arm64.img): a
 // word of the base name delimited by '-', '_' or '.'. It is "" when the
 // name names none, or more than one.
-var archWordRE = regexp.MustCompile(`(?:^|[-_.])(x86_64|amd64|aarch64|arm64|armv7l|riscv64)(?:[-_.]|$)`)
+var archWordRE = lazyre.New(`(?:^|[-_.])(x86_64|amd64|aarch64|arm64|armv7l|riscv64)(?:[-_.]|$)`)
 
 func archInName(location string) string {
 	base := location
@@ -65,7 +65,7 @@ func archInName(location string) string {
 		base = base[:i]
 	}
 	found := ""
-	for _, m := range archWordRE.FindAllStringSubmatch(strings.ToLower(base), -1) {
+	for _, m := range archWordRE().FindAllStringSubmatch(strings.ToLower(base), -1) {
 		a := imageArchNames[m[1]]
 		if found != "" && found != a {
 			return ""
@@ -178,7 +178,7 @@ func (in inputs) hash() string {
 }
 
 // header is the first line of a generated config.
-var headerRE = regexp.MustCompile(`^# vmhook ([^ ]+) inputs=([0-9a-f]{16}) output=([0-9a-f]{16})\n`)
+var headerRE = lazyre.New(`^# vmhook ([^ ]+) inputs=([0-9a-f]{16}) output=([0-9a-f]{16})\n`)
 
 // Header is the parsed first line of a generated config.
 type Header struct {
@@ -188,7 +188,7 @@ type Header struct {
 // ParseConfig splits a config file into its header and body; ok is false when
 // the file has no vmhook header.
 func ParseConfig(data []byte) (h Header, body []byte, ok bool) {
-	m := headerRE.FindSubmatch(data)
+	m := headerRE().FindSubmatch(data)
 	if m == nil {
 		return Header{}, data, false
 	}

@@ -5,8 +5,9 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
+
+	"github.com/vmhook/vmhook/internal/lazyre"
 )
 
 // LimaVersion is the version of the limactl vmhook runs. Lima v1 and v2
@@ -34,12 +35,12 @@ func (v LimaVersion) String() string {
 	return v.Raw
 }
 
-var limaVersionRE = regexp.MustCompile(`(?m)^limactl version v?(\d+)\.(\d+)\.(\d+)(\S*)`)
+var limaVersionRE = lazyre.New(`(?m)^limactl version v?(\d+)\.(\d+)\.(\d+)(\S*)`)
 
 // ParseLimaVersion reads `limactl --version` output ("limactl version
 // 2.2.0"). Builds without a version stamp say "<unknown>": the zero value.
 func ParseLimaVersion(out string) LimaVersion {
-	m := limaVersionRE.FindStringSubmatch(out)
+	m := limaVersionRE().FindStringSubmatch(out)
 	if m == nil {
 		return LimaVersion{}
 	}

@@ -11,13 +11,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/vmhook/vmhook/internal/lazyre"
 )
 
 // limaIdentifier is Lima's rule for instance names (pkg/identifiers).
-var limaIdentifier = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+var limaIdentifier = lazyre.New(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
 
 const (
 	// nameSuffix is appended to every derived project VM name.
@@ -36,7 +37,7 @@ const (
 
 // ValidName reports whether name is a Lima instance name vmhook may use.
 func ValidName(name string) error {
-	if !limaIdentifier.MatchString(name) {
+	if !limaIdentifier().MatchString(name) {
 		return fmt.Errorf("invalid VM name %q: use letters, digits and single '.', '_' or '-' between them", name)
 	}
 	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {
