@@ -18,7 +18,7 @@ if [ "$(id -u)" = 0 ]; then
 	given=${1:-}
 	bin=$(mktemp -d /tmp/vhbench.XXXXXX)/vmhook
 	if [ -z "$given" ]; then
-		(cd "$repo" && go build -o "$bin" ./cmd/vmhook)
+		(cd "$repo" && go build -tags urfave_cli_no_docs -o "$bin" ./cmd/vmhook)
 	else
 		cp "$given" "$bin"
 	fi
