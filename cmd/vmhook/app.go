@@ -19,10 +19,15 @@ import (
 // Main runs vmhook and returns its exit code. It is the only place that turns
 // errors into output.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
-	ctx, stop := withSignals(context.Background(), stderr)
+	return (&rt{args: args, stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}).main()
+}
+
+// main is Main for the run r describes.
+func (r *rt) main() int {
+	args := r.args
+	ctx, stop := withSignals(context.Background(), r.stderr)
 	defer stop()
-	r := &rt{args: args, stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}
-	r.say = printer{w: stderr, color: isTerminal(stderr) && r.getenv("NO_COLOR") == ""}
+	r.say = printer{w: r.stderr, color: isTerminal(r.stderr) && r.getenv("NO_COLOR") == ""}
 	// urfave/cli runs the action when "--" precedes the completion flag; a
 	// completion request must never start or enter anything.
 	if n := len(args); n > 1 && args[n-1] == "--generate-bash-completion" {
@@ -30,7 +35,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 			return exitOK
 		}
 	}
-	err := newApp(r).RunContext(ctx, args)
+	var err error
+	if cl, cmd, ok := shellFast(args); ok && !r.fullCLI {
+		// The shell command as urfave/cli would run it: it has no
+		// settings flags, so flagsFrom would give none.
+		cl.ctx = ctx
+		err = r.shell(cl, projectvm.Flags{}, cmd)
+	} else {
+		err = newApp(r).RunContext(ctx, args)
+	}
 	if s := signalOf(ctx); s != nil && err != nil {
 		err = interruption(s, err)
 	}
@@ -52,6 +65,9 @@ type rt struct {
 	say            printer
 	// execFn, when set, stands in for syscall.Exec (benchmarks).
 	execFn func(path string, argv, env []string) error
+	// fullCLI makes every run go through urfave/cli, the shell's fast
+	// path included (tests compare the two).
+	fullCLI bool
 }
 
 func (r *rt) getenv(k string) string {
@@ -181,8 +197,8 @@ func newApp(r *rt) *cli.App {
 }
 
 // call is what opening a project needs of one run of a command: its name,
-// its --project and --vm, and its context, as callOf reads them from
-// urfave/cli.
+// its --project and --vm, and its context. callOf reads it from urfave/cli;
+// the shell's fast path (fastpath.go) makes it without building the CLI.
 type call struct {
 	ctx         context.Context
 	command     string

@@ -25,7 +25,8 @@ func shellCommands(r *rt) []*cli.Command {
 }
 
 // shell is the shell command: it enters the project's VM, or runs cmd in
-// it, starting the VM first if needed.
+// it, starting the VM first if needed. Main reaches it through shellFast
+// too.
 func (r *rt) shell(cl call, flags projectvm.Flags, cmd []string) error {
 	if len(cmd) > 0 && !slices.Contains(r.args, "--") {
 		return usagef("put the command after --, as in: vmhook shell -- %s", cmd[0])
