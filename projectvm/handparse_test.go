@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // The expressions the hand-written readers stand for; each fuzz test holds
@@ -82,6 +84,51 @@ func FuzzParseLimaVersion(f *testing.F) {
 		}
 		if got := ParseLimaVersion(out); got != want {
 			t.Fatalf("%q: %+v, want %+v", out, got, want)
+		}
+	})
+}
+
+// parsedGuestShell is guestShell without its shortcut.
+func parsedGuestShell(data []byte) string {
+	var doc struct {
+		User struct {
+			Shell string `yaml:"shell"`
+		} `yaml:"user"`
+	}
+	if yaml.Unmarshal(data, &doc) != nil || doc.User.Shell == "" {
+		return defaultGuestShell
+	}
+	return doc.User.Shell
+}
+
+func FuzzGuestShell(f *testing.F) {
+	utf16 := []byte{0xff, 0xfe}
+	for _, c := range "user:\n  shell: /bin/zsh\n" {
+		utf16 = append(utf16, byte(c), 0)
+	}
+	for _, tt := range []struct {
+		yaml, want string
+	}{
+		{"cpus: 2\nuser:\n  name: me\n", defaultGuestShell},
+		{"user:\n  shell: /bin/zsh\n", "/bin/zsh"},
+		{"user: {shell: /usr/bin/fish}\n", "/usr/bin/fish"},
+		{"user: {\"sh\\x65ll\": /bin/zsh}\n", "/bin/zsh"},
+		{"user: {!!binary c2hlbGw=: /bin/zsh}\n", "/bin/zsh"},
+		{"x: &u {shell: /bin/ksh}\nuser: *u\n", "/bin/ksh"},
+		{"user:\n  ? sh\n    ell\n  : /bin/zsh\n", defaultGuestShell},
+		{string(utf16), "/bin/zsh"},
+		{"user:\n  shell: ''\n", defaultGuestShell},
+		{"user: [", defaultGuestShell},
+		{"", defaultGuestShell},
+	} {
+		if got := guestShell([]byte(tt.yaml)); got != tt.want {
+			f.Errorf("%q: %q, want %q", tt.yaml, got, tt.want)
+		}
+		f.Add([]byte(tt.yaml))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if got, want := guestShell(data), parsedGuestShell(data); got != want {
+			t.Fatalf("%q: %q, parsed %q", data, got, want)
 		}
 	})
 }
