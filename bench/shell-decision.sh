@@ -64,6 +64,12 @@ echo "${pids[-1]}" >"$inst/ha.pid"
 (exec -a "qemu-system-x86_64" sleep 600) &
 pids+=($!)
 echo "${pids[-1]}" >"$inst/qemu.pid"
+# The stand-ins take their command lines when they exec, which a busy
+# machine may not have got to yet.
+for _ in $(seq 50); do
+	"$bin" status --project "$work/proj" | grep -q 'Running' && break
+	sleep 0.1
+done
 "$bin" status --project "$work/proj" | grep -q 'Running' || { echo "setup: VM does not read as Running" >&2; exit 1; }
 
 out=${VMHOOK_BENCH_OUT:-$here/results}
