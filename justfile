@@ -5,11 +5,11 @@ default:
 
 # Build vmhook into ./bin.
 build:
-    go build -o bin/vmhook ./cmd/vmhook
+    go build -tags urfave_cli_no_docs -o bin/vmhook ./cmd/vmhook
 
 # Run the test suite (real-Lima tests skip without limactl).
 test:
-    go test -timeout 60m ./...
+    go test -tags urfave_cli_no_docs -timeout 60m ./...
 
 # gofmt, go vet and shellcheck on everything we ship (scripts/lint.sh, as CI).
 lint:
@@ -17,7 +17,7 @@ lint:
 
 # Benchmarks: Go benchmarks, then the hyperfine scripts under bench/.
 bench:
-    go test -run '^$' -bench . -benchtime 2000x ./...
+    go test -tags urfave_cli_no_docs -run '^$' -bench . -benchtime 2000x ./...
     bench/shell-decision.sh
     bench/hook/prompt.sh
     bench/hook/envrc.sh

@@ -18,7 +18,7 @@ if [ "$(id -u)" = 0 ]; then
 	given=${1:-}
 	bin=$(mktemp -d /tmp/vhbench.XXXXXX)/vmhook
 	if [ -z "$given" ]; then
-		(cd "$repo" && go build -o "$bin" ./cmd/vmhook)
+		(cd "$repo" && go build -tags urfave_cli_no_docs -o "$bin" ./cmd/vmhook)
 	else
 		cp "$given" "$bin"
 	fi
@@ -64,11 +64,26 @@ echo "${pids[-1]}" >"$inst/ha.pid"
 (exec -a "qemu-system-x86_64" sleep 600) &
 pids+=($!)
 echo "${pids[-1]}" >"$inst/qemu.pid"
+# The stand-ins take their command lines when they exec, which a busy
+# machine may not have got to yet.
+for _ in $(seq 50); do
+	"$bin" status --project "$work/proj" | grep -q 'Running' && break
+	sleep 0.1
+done
 "$bin" status --project "$work/proj" | grep -q 'Running' || { echo "setup: VM does not read as Running" >&2; exit 1; }
 
 out=${VMHOOK_BENCH_OUT:-$here/results}
 # limactl is replaced by /bin/true for vmhook only: its run ends at the exec.
 export LIMACTL=/bin/true
+# vmhook keeps limactl's version in its state directory, asked once per
+# limactl binary. /bin/true cannot answer --version, so every run would ask
+# it again: a process users do not pay. Record the real limactl's answer
+# for /bin/true, as the first entry with the real one would have.
+version=$("$limactl" --version | sed -n 's/^limactl version v\{0,1\}\([^ ]*\).*/\1/p')
+mkdir -p "$XDG_STATE_HOME/vmhook"
+printf '{"path":"/bin/true","size":%s,"modTime":%s,"version":"%s"}\n' \
+	"$(stat -c %s /bin/true)" "$(stat -c %.9Y /bin/true | tr -d .)" "$version" \
+	>"$XDG_STATE_HOME/vmhook/limactl-version.json"
 hyperfine --warmup 20 --runs 300 -N \
 	--export-markdown "$out/shell-decision.md" \
 	-n "vmhook shell (decide, exec true)" "$bin shell --project $work/proj -- true" \

@@ -139,7 +139,7 @@ func newHarness(t *testing.T, lima limatest.Binary) *harness {
 	t.Cleanup(h.teardown)
 
 	// vmhook, built for this run.
-	build := exec.Command("go", "build", "-o", filepath.Join(h.bin, "vmhook"), "./cmd/vmhook")
+	build := exec.Command("go", "build", "-tags", testkit.BuildTags, "-o", filepath.Join(h.bin, "vmhook"), "./cmd/vmhook")
 	build.Dir = repo
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build vmhook: %v\n%s", err, out)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"text/template"
@@ -15,6 +14,7 @@ import (
 	"github.com/Masterminds/sprig/v3"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/vmhook/vmhook/internal/lazyre"
 	"github.com/vmhook/vmhook/templates"
 )
 
@@ -54,7 +54,7 @@ var imageArchNames = map[string]string{
 // name their images (nixos-lima-…-aarch64.qcow2, …-cloudimg-arm64.img): a
 // word of the base name delimited by '-', '_' or '.'. It is "" when the
 // name names none, or more than one.
-var archWordRE = regexp.MustCompile(`(?:^|[-_.])(x86_64|amd64|aarch64|arm64|armv7l|riscv64)(?:[-_.]|$)`)
+var archWordRE = lazyre.New(`(?:^|[-_.])(x86_64|amd64|aarch64|arm64|armv7l|riscv64)(?:[-_.]|$)`)
 
 func archInName(location string) string {
 	base := location
@@ -65,7 +65,7 @@ func archInName(location string) string {
 		base = base[:i]
 	}
 	found := ""
-	for _, m := range archWordRE.FindAllStringSubmatch(strings.ToLower(base), -1) {
+	for _, m := range archWordRE().FindAllStringSubmatch(strings.ToLower(base), -1) {
 		a := imageArchNames[m[1]]
 		if found != "" && found != a {
 			return ""
@@ -184,8 +184,10 @@ func (in inputs) hash() string {
 	return hashHex(b)
 }
 
-// header is the first line of a generated config.
-var headerRE = regexp.MustCompile(`^# vmhook ([^ ]+) inputs=([0-9a-f]{16}) output=([0-9a-f]{16})\n`)
+// headerPrefix starts the first line of a generated config:
+// "# vmhook VERSION inputs=HASH output=HASH\n", each HASH 16 lower-case hex
+// digits.
+const headerPrefix = "# vmhook "
 
 // Header is the parsed first line of a generated config.
 type Header struct {
@@ -193,13 +195,39 @@ type Header struct {
 }
 
 // ParseConfig splits a config file into its header and body; ok is false when
-// the file has no vmhook header.
+// the file has no vmhook header. (It reads what the expression
+// ^# vmhook ([^ ]+) inputs=([0-9a-f]{16}) output=([0-9a-f]{16})\n would, by
+// hand: every entry into a VM reads a header.)
 func ParseConfig(data []byte) (h Header, body []byte, ok bool) {
-	m := headerRE.FindSubmatch(data)
-	if m == nil {
+	rest, found := bytes.CutPrefix(data, []byte(headerPrefix))
+	if !found {
 		return Header{}, data, false
 	}
-	return Header{string(m[1]), string(m[2]), string(m[3])}, data[len(m[0]):], true
+	version, rest, found := bytes.Cut(rest, []byte(" "))
+	if !found || len(version) == 0 {
+		return Header{}, data, false
+	}
+	inputs, rest, ok1 := cutHash(rest, "inputs=", ' ')
+	output, rest, ok2 := cutHash(rest, "output=", '\n')
+	if !ok1 || !ok2 {
+		return Header{}, data, false
+	}
+	return Header{string(version), inputs, output}, rest, true
+}
+
+// cutHash reads KEY, 16 lower-case hex digits and the byte end from the
+// start of b.
+func cutHash(b []byte, key string, end byte) (hash string, rest []byte, ok bool) {
+	b, ok = bytes.CutPrefix(b, []byte(key))
+	if !ok || len(b) < 17 || b[16] != end {
+		return "", nil, false
+	}
+	for _, c := range b[:16] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return "", nil, false
+		}
+	}
+	return string(b[:16]), b[17:], true
 }
 
 // HandEdited reports whether a config file no longer matches the output hash

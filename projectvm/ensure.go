@@ -1,6 +1,7 @@
 package projectvm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -518,6 +519,18 @@ const defaultGuestShell = "/bin/bash"
 func GuestShell(instDir string) string {
 	data, err := os.ReadFile(filepath.Join(instDir, limaYAML))
 	if err != nil {
+		return defaultGuestShell
+	}
+	return guestShell(data)
+}
+
+// guestShell reads user.shell from a Lima config. Every entry into a VM
+// asks, and the configs vmhook writes do not set it, so a config that
+// cannot set it is not parsed: one that never spells "shell", and has no
+// backslash escape, tag (!!binary, say) or NUL (UTF-16 or -32 text), which
+// are the ways YAML could spell it otherwise.
+func guestShell(data []byte) string {
+	if !bytes.Contains(data, []byte("shell")) && !bytes.ContainsAny(data, "\\!\x00") {
 		return defaultGuestShell
 	}
 	var doc struct {

@@ -2,10 +2,12 @@ package projectvm
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vmhook/vmhook/internal/lazyre"
 )
 
 // maxLimaNodes bounds the values a lima: block may expand to, aliases
@@ -83,76 +85,79 @@ type limaRule func(n *yaml.Node, path string) *SettingsError
 // limaSchema covers the Lima fields people set most, with the rules of
 // Lima's own loader and validator (pkg/limayaml in v1 and v2): values Lima
 // would refuse at create are refused here, with the file and line. Fields
-// it does not list pass through to Lima.
-var limaSchema = limaMap(map[string]limaRule{
-	"minimumLimaVersion": limaString(false),
-	"vmType":             limaEnum("qemu", "vz", "wsl2", "krunkit"),
-	"os":                 limaEnum("Linux", "Darwin", "FreeBSD"),
-	"arch":               limaEnum(limaArches...),
-	"images": limaList(true, limaMap(map[string]limaRule{
-		"location": limaString(true),
-		"arch":     limaEnum(limaArches...),
-		"digest":   limaDigest,
-	}, "location")),
-	"cpus":      limaInt(1, 1<<16),
-	"memory":    limaSize,
-	"disk":      limaSize,
-	"mountType": limaEnum("reverse-sshfs", "9p", "virtiofs", "wsl2"),
-	"mounts": limaList(false, limaMap(map[string]limaRule{
-		"location":   limaString(true),
-		"mountPoint": limaString(false),
-		"writable":   limaBool,
-	}, "location")),
-	"ssh": limaMap(map[string]limaRule{
-		"localPort":         limaPort(true),
-		"loadDotSSHPubKeys": limaBool,
-		"forwardAgent":      limaBool,
-		"forwardX11":        limaBool,
-		"forwardX11Trusted": limaBool,
-	}),
-	"containerd": limaMap(map[string]limaRule{
-		"system": limaBool,
-		"user":   limaBool,
-	}),
-	"portForwards": limaList(false, limaMap(map[string]limaRule{
-		"guestIPMustBeZero": limaBool,
-		"guestIP":           limaString(false),
-		"guestPort":         limaPort(false),
-		"guestPortRange":    limaPortRange,
-		"guestSocket":       limaAbsPath,
-		"hostIP":            limaString(false),
-		"hostPort":          limaPort(false),
-		"hostPortRange":     limaPortRange,
-		"hostSocket":        limaAbsPath,
-		"proto":             limaEnum("tcp", "udp", "any"),
-		"reverse":           limaBool,
-		"ignore":            limaBool,
-	})),
-	"provision": limaList(false, limaMap(map[string]limaRule{
-		"mode":   limaEnum("system", "user", "boot", "dependency", "data", "yq", "ansible"),
-		"script": limaString(false),
-	})),
-	"user": limaMap(map[string]limaRule{
-		"name":    limaString(false),
-		"comment": limaString(false),
-		"home":    limaAbsPath,
-		"shell":   limaAbsPath,
-		"uid":     limaInt(0, 1<<31-1),
-	}),
-	"env":               limaStringMap,
-	"param":             limaStringMap,
-	"plain":             limaBool,
-	"propagateProxyEnv": limaBool,
-	"upgradePackages":   limaBool,
-	"timezone":          limaString(false),
-	"dns":               limaList(false, limaString(true)),
+// it does not list pass through to Lima. It is built on first use: only
+// commands that read a settings file's lima: block need it.
+var limaSchema = sync.OnceValue(func() limaRule {
+	return limaMap(map[string]limaRule{
+		"minimumLimaVersion": limaString(false),
+		"vmType":             limaEnum("qemu", "vz", "wsl2", "krunkit"),
+		"os":                 limaEnum("Linux", "Darwin", "FreeBSD"),
+		"arch":               limaEnum(limaArches...),
+		"images": limaList(true, limaMap(map[string]limaRule{
+			"location": limaString(true),
+			"arch":     limaEnum(limaArches...),
+			"digest":   limaDigest,
+		}, "location")),
+		"cpus":      limaInt(1, 1<<16),
+		"memory":    limaSize,
+		"disk":      limaSize,
+		"mountType": limaEnum("reverse-sshfs", "9p", "virtiofs", "wsl2"),
+		"mounts": limaList(false, limaMap(map[string]limaRule{
+			"location":   limaString(true),
+			"mountPoint": limaString(false),
+			"writable":   limaBool,
+		}, "location")),
+		"ssh": limaMap(map[string]limaRule{
+			"localPort":         limaPort(true),
+			"loadDotSSHPubKeys": limaBool,
+			"forwardAgent":      limaBool,
+			"forwardX11":        limaBool,
+			"forwardX11Trusted": limaBool,
+		}),
+		"containerd": limaMap(map[string]limaRule{
+			"system": limaBool,
+			"user":   limaBool,
+		}),
+		"portForwards": limaList(false, limaMap(map[string]limaRule{
+			"guestIPMustBeZero": limaBool,
+			"guestIP":           limaString(false),
+			"guestPort":         limaPort(false),
+			"guestPortRange":    limaPortRange,
+			"guestSocket":       limaAbsPath,
+			"hostIP":            limaString(false),
+			"hostPort":          limaPort(false),
+			"hostPortRange":     limaPortRange,
+			"hostSocket":        limaAbsPath,
+			"proto":             limaEnum("tcp", "udp", "any"),
+			"reverse":           limaBool,
+			"ignore":            limaBool,
+		})),
+		"provision": limaList(false, limaMap(map[string]limaRule{
+			"mode":   limaEnum("system", "user", "boot", "dependency", "data", "yq", "ansible"),
+			"script": limaString(false),
+		})),
+		"user": limaMap(map[string]limaRule{
+			"name":    limaString(false),
+			"comment": limaString(false),
+			"home":    limaAbsPath,
+			"shell":   limaAbsPath,
+			"uid":     limaInt(0, 1<<31-1),
+		}),
+		"env":               limaStringMap,
+		"param":             limaStringMap,
+		"plain":             limaBool,
+		"propagateProxyEnv": limaBool,
+		"upgradePackages":   limaBool,
+		"timezone":          limaString(false),
+		"dns":               limaList(false, limaString(true)),
+	})
 })
 
 var limaArches = []string{"x86_64", "aarch64", "armv7l", "riscv64", "ppc64le", "s390x", "default"}
 
 // checkLima applies limaSchema to the lima: block v.
 func checkLima(v *yaml.Node) *SettingsError {
-	return limaSchema(v, "")
+	return limaSchema()(v, "")
 }
 
 func limaErr(n *yaml.Node, path, format string, args ...any) *SettingsError {
@@ -334,14 +339,14 @@ func limaStringMap(n *yaml.Node, path string) *SettingsError {
 
 // limaSizeRE is what Lima's size parser (docker/go-units RAMInBytes)
 // accepts: a number, one optional space, an optional unit.
-var limaSizeRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)? ?[kKmMgGtTpP]?[iI]?[bB]?$`)
+var limaSizeRE = lazyre.New(`^[0-9]+(\.[0-9]+)? ?[kKmMgGtTpP]?[iI]?[bB]?$`)
 
 func limaSize(n *yaml.Node, path string) *SettingsError {
 	s, err := scalarString(n, path)
 	if err != nil {
 		return err
 	}
-	if !limaSizeRE.MatchString(s) {
+	if !limaSizeRE().MatchString(s) {
 		return limaErr(n, path, "%q is not a size such as 4GiB", s)
 	}
 	return nil
@@ -352,10 +357,10 @@ func limaDigest(n *yaml.Node, path string) *SettingsError {
 	if err != nil {
 		return err
 	}
-	if !limaDigestRE.MatchString(s) {
+	if !limaDigestRE().MatchString(s) {
 		return limaErr(n, path, "%q must look like sha256:<hex> (64 hex digits; sha384: 96, sha512: 128)", s)
 	}
 	return nil
 }
 
-var limaDigestRE = regexp.MustCompile(`^(sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})$`)
+var limaDigestRE = lazyre.New(`^(sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})$`)

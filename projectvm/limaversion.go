@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
+	"strings"
 )
 
 // LimaVersion is the version of the limactl vmhook runs. Lima v1 and v2
@@ -34,20 +34,51 @@ func (v LimaVersion) String() string {
 	return v.Raw
 }
 
-var limaVersionRE = regexp.MustCompile(`(?m)^limactl version v?(\d+)\.(\d+)\.(\d+)(\S*)`)
-
 // ParseLimaVersion reads `limactl --version` output ("limactl version
 // 2.2.0"). Builds without a version stamp say "<unknown>": the zero value.
+// It reads what (?m)^limactl version v?(\d+)\.(\d+)\.(\d+)(\S*) would
+// find, by hand: every entry into a VM reads the version.
 func ParseLimaVersion(out string) LimaVersion {
-	m := limaVersionRE.FindStringSubmatch(out)
-	if m == nil {
-		return LimaVersion{}
+	for line := range strings.SplitSeq(out, "\n") {
+		if v, ok := parseVersionLine(line); ok {
+			return v
+		}
 	}
-	v := LimaVersion{Raw: m[1] + "." + m[2] + "." + m[3] + m[4]}
-	v.Major, _ = strconv.Atoi(m[1])
-	v.Minor, _ = strconv.Atoi(m[2])
-	v.Patch, _ = strconv.Atoi(m[3])
-	return v
+	return LimaVersion{}
+}
+
+// parseVersionLine reads "limactl version [v]MAJOR.MINOR.PATCH[REST]" from
+// the start of line, REST running to the first white space.
+func parseVersionLine(line string) (LimaVersion, bool) {
+	rest, ok := strings.CutPrefix(line, "limactl version ")
+	if !ok {
+		return LimaVersion{}, false
+	}
+	rest = strings.TrimPrefix(rest, "v")
+	var nums [3]string
+	for i := range nums {
+		n := 0
+		for n < len(rest) && '0' <= rest[n] && rest[n] <= '9' {
+			n++
+		}
+		if n == 0 || (i < 2 && (n == len(rest) || rest[n] != '.')) {
+			return LimaVersion{}, false
+		}
+		nums[i] = rest[:n]
+		rest = rest[n:]
+		if i < 2 {
+			rest = rest[1:]
+		}
+	}
+	suffix := rest
+	if i := strings.IndexAny(rest, " \t\r\f\n"); i >= 0 {
+		suffix = rest[:i]
+	}
+	v := LimaVersion{Raw: nums[0] + "." + nums[1] + "." + nums[2] + suffix}
+	v.Major, _ = strconv.Atoi(nums[0])
+	v.Minor, _ = strconv.Atoi(nums[1])
+	v.Patch, _ = strconv.Atoi(nums[2])
+	return v, true
 }
 
 // limaVersionRecord caches one limactl's version, valid while the binary at

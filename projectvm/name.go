@@ -11,13 +11,30 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 )
 
-// limaIdentifier is Lima's rule for instance names (pkg/identifiers).
-var limaIdentifier = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+// limaIdentifier reports whether name follows Lima's rule for instance
+// names (pkg/identifiers): ^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$. It is
+// written out rather than compiled: every entry into a VM checks a name.
+func limaIdentifier(name string) bool {
+	sep := true // at the start, as after a separator: a letter or digit must come
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			sep = false
+		case c == '.' || c == '_' || c == '-':
+			if sep {
+				return false
+			}
+			sep = true
+		default:
+			return false
+		}
+	}
+	return !sep
+}
 
 const (
 	// nameSuffix is appended to every derived project VM name.
@@ -36,7 +53,7 @@ const (
 
 // ValidName reports whether name is a Lima instance name vmhook may use.
 func ValidName(name string) error {
-	if !limaIdentifier.MatchString(name) {
+	if !limaIdentifier(name) {
 		return fmt.Errorf("invalid VM name %q: use letters, digits and single '.', '_' or '-' between them", name)
 	}
 	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") {

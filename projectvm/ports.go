@@ -33,8 +33,12 @@ type portRegistry struct {
 	path   string
 	Claims map[string]portClaim `json:"claims"` // by config path (by VM name before)
 	// inUse are the host ports vmhook's instances forward, read from the
-	// instances themselves; they hold even when the registry is lost.
-	inUse []portUse
+	// instances themselves; they hold even when the registry is lost. They
+	// are read on first use (uses): that means parsing every instance's
+	// config, which entering a running VM whose ports are where they were
+	// claimed never needs.
+	inUse     []portUse
+	readInUse func() []portUse
 	// free reports whether a host port can be bound now; replaced in tests.
 	free func(port int) bool
 }
@@ -63,8 +67,16 @@ func loadPortRegistry(e Env) (*portRegistry, error) {
 			delete(r.Claims, name)
 		}
 	}
-	r.inUse = portsInUse(e)
+	r.readInUse = func() []portUse { return portsInUse(e) }
 	return r, nil
+}
+
+// uses returns inUse, reading the instances the first time.
+func (r *portRegistry) uses() []portUse {
+	if r.readInUse != nil {
+		r.inUse, r.readInUse = r.readInUse(), nil
+	}
+	return r.inUse
 }
 
 // portsInUse returns the host ports forwarded by the instances vmhook
@@ -139,7 +151,7 @@ func (r *portRegistry) mapping(name, config string) map[int]int {
 		}
 	}
 	var out map[int]int
-	for _, u := range r.inUse {
+	for _, u := range r.uses() {
 		if u.config == config {
 			if out == nil {
 				out = map[int]int{}
@@ -159,7 +171,7 @@ func (r *portRegistry) clash(config string) int {
 	for _, h := range limaForwards(config) {
 		hosts[h] = true
 	}
-	for _, u := range r.inUse {
+	for _, u := range r.uses() {
 		if u.config != config && hosts[u.host] {
 			return u.host
 		}
@@ -195,7 +207,7 @@ func (r *portRegistry) claimedByOthers(config string) map[int]bool {
 			out[h] = true
 		}
 	}
-	for _, u := range r.inUse {
+	for _, u := range r.uses() {
 		if u.config != config {
 			out[u.host] = true
 		}
@@ -293,7 +305,7 @@ func releasePorts(ctx context.Context, e Env, config string) error {
 // holder names the VM of another project than config's that holds host
 // port h, or "" when none does.
 func (r *portRegistry) holder(config string, h int) string {
-	for _, u := range r.inUse {
+	for _, u := range r.uses() {
 		if u.config != config && u.host == h {
 			return u.name
 		}

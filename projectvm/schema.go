@@ -100,7 +100,7 @@ var settingFields = []settingField{
 			if strings.TrimSpace(l.Image.Location) == "" {
 				return bad("image", "location must not be empty")
 			}
-			if l.Image.Digest != "" && !digestRE.MatchString(l.Image.Digest) {
+			if l.Image.Digest != "" && !digestRE().MatchString(l.Image.Digest) {
 				return bad("image", "digest %q must look like sha256:<hex> (64 hex digits; sha512: 128)", l.Image.Digest)
 			}
 			if l.Image.Arch != "" {
@@ -219,7 +219,7 @@ var settingFields = []settingField{
 				if so.Host == "" || so.Guest == "" {
 					return bad(fmt.Sprintf("sockets[%d]", i), "needs both host and guest")
 				}
-				if so.Env != "" && !envName.MatchString(so.Env) {
+				if so.Env != "" && !envName().MatchString(so.Env) {
 					return bad(fmt.Sprintf("sockets[%d]", i), "env %q is not a variable name", so.Env)
 				}
 				if !filepath.IsAbs(so.Guest) && strings.Contains(so.Guest, "/") {
@@ -276,7 +276,7 @@ var settingFields = []settingField{
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				if !envName.MatchString(k) {
+				if !envName().MatchString(k) {
 					return bad("env", "%q is not a variable name", k)
 				}
 				if k == "SYSINIT_IN_VM" {

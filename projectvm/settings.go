@@ -7,13 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/vmhook/vmhook/internal/lazyre"
 )
 
 // Settings are the resolved settings of one VM, after every layer applied.
@@ -230,15 +231,15 @@ func parseLayer(source string, data []byte, kind layerKind) (*parsedLayer, error
 	return pl, nil
 }
 
-var yamlTypeErr = regexp.MustCompile("^cannot unmarshal (!![a-z]+) `(.*)` into (.+)$")
+var yamlTypeErr = lazyre.New("^cannot unmarshal (!![a-z]+) `(.*)` into (.+)$")
 
-var yamlLinePrefix = regexp.MustCompile(`^line \d+: `)
+var yamlLinePrefix = lazyre.New(`^line \d+: `)
 
 func cleanYAMLError(err error) string {
 	var te *yaml.TypeError
 	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg := yamlLinePrefix.ReplaceAllString(te.Errors[0], "")
-		if m := yamlTypeErr.FindStringSubmatch(msg); m != nil {
+		msg := yamlLinePrefix().ReplaceAllString(te.Errors[0], "")
+		if m := yamlTypeErr().FindStringSubmatch(msg); m != nil {
 			want := "a " + m[3]
 			switch {
 			case strings.HasPrefix(m[3], "int"):
@@ -581,9 +582,9 @@ func (s *Settings) apply(pl *parsedLayer) error {
 
 // digestRE is the digest form Lima accepts, with the length of each
 // algorithm's hash.
-var digestRE = regexp.MustCompile(`^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$`)
+var digestRE = lazyre.New(`^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$`)
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envName = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // isSSHDir reports whether mounting p would expose the ssh keys: p is
 // ~/.ssh, inside it, or holds it (such as ~ or /).
@@ -720,12 +721,12 @@ func setPorts(l *layer, vals []string) error {
 	return nil
 }
 
-var sizeRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(IB|B)?\s*$`)
+var sizeRE = lazyre.New(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(IB|B)?\s*$`)
 
 // normalizeSize accepts sizes such as 4GiB, 4G, 4096MiB or 4gb and returns
 // Lima's binary-unit form.
 func normalizeSize(v string) (string, error) {
-	m := sizeRE.FindStringSubmatch(strings.ToUpper(v[:min(len(v), 64)]))
+	m := sizeRE().FindStringSubmatch(strings.ToUpper(v[:min(len(v), 64)]))
 	if m == nil {
 		return "", fmt.Errorf("%q is not a size such as 4GiB or 512MiB", v)
 	}

@@ -13,13 +13,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/vmhook/vmhook/internal/atomicfile"
+	"github.com/vmhook/vmhook/internal/lazyre"
 	"github.com/vmhook/vmhook/templates"
 )
 
@@ -227,7 +227,7 @@ func applyFS(fsys fs.FS, dir string, force bool) ([]Change, error) {
 	}
 	envrcHint := ""
 	for _, f := range tmpl {
-		if f.rel == ".envrc" && nixShellLine.Match(f.data) {
+		if f.rel == ".envrc" && nixShellLine().Match(f.data) {
 			envrcHint = "it does not load the Nix dev shell of flake.nix; add `use flake` (or `use nix`) above `use vm` to have lima and just on the host"
 		}
 	}
@@ -275,7 +275,7 @@ func applyFS(fsys fs.FS, dir string, force bool) ([]Change, error) {
 		case ".envrc":
 			if merged, ok := mergeEnvrc(old, f.data); ok {
 				c := Change{File: f.rel, Action: Appended, Added: []string{"use vm"}}
-				if envrcHint != "" && !nixShellLine.Match(old) {
+				if envrcHint != "" && !nixShellLine().Match(old) {
 					c.Hint = envrcHint
 				}
 				ops = append(ops, &op{change: c, target: target, data: merged, perm: fi.Mode().Perm(), old: old})
@@ -324,7 +324,7 @@ func satisfied(f file, old []byte) bool {
 		_, added := mergeGitignore(old, f.data)
 		return len(added) == 0
 	case ".envrc":
-		return useVMLine.Match(old)
+		return useVMLine().Match(old)
 	}
 	return bytes.Equal(old, f.data)
 }
@@ -534,18 +534,18 @@ func copyExclusive(src, dst string) error {
 }
 
 // nixShellLine finds a line of an .envrc loading a Nix dev shell.
-var nixShellLine = regexp.MustCompile(`(?m)^[ \t]*(use[ \t]+(flake|nix)|use_(flake|nix))([ \t;\r]|$)`)
+var nixShellLine = lazyre.New(`(?m)^[ \t]*(use[ \t]+(flake|nix)|use_(flake|nix))([ \t;\r]|$)`)
 
 // useVMLine finds a line of an .envrc that calls vmhook's `use vm`, however
 // indented (as inside the template's guard).
-var useVMLine = regexp.MustCompile(`(?m)^[ \t]*(use[ \t]+vm|use_vm)([ \t;\r]|$)`)
+var useVMLine = lazyre.New(`(?m)^[ \t]*(use[ \t]+vm|use_vm)([ \t;\r]|$)`)
 
 // mergeEnvrc appends the template's `use vm` block (its last paragraph) to
 // an existing .envrc that does not call `use vm` yet. The block keeps plain
 // newlines even in a CRLF file: bash reads a carriage return as part of the
 // word, and `use vm\r` would look for a function named "use_vm\r".
 func mergeEnvrc(old, tmpl []byte) ([]byte, bool) {
-	if useVMLine.Match(old) {
+	if useVMLine().Match(old) {
 		return nil, false
 	}
 	out := bytes.Clone(old)

@@ -46,7 +46,7 @@ func run(m *testing.M) int {
 		{plain, "github.com/vmhook/vmhook/cmd/vmhook"},
 		{filepath.Join(fakeDir, "limactl"), "github.com/vmhook/vmhook/internal/fakelimactl/limactl"},
 	} {
-		cmd := exec.Command(goTool(), "build", "-o", b.out, b.pkg)
+		cmd := exec.Command(goTool(), "build", "-tags", testkit.BuildTags, "-o", b.out, b.pkg)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n", b.pkg, err)

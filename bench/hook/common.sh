@@ -28,7 +28,7 @@ setup_world() {
   trap 'rm -rf "$world"' EXIT
   if [[ -z ${VMHOOK-} ]]; then
     VMHOOK=$world/bin/vmhook
-    (cd "$repo" && go build -o "$VMHOOK" ./cmd/vmhook)
+    (cd "$repo" && go build -tags urfave_cli_no_docs -o "$VMHOOK" ./cmd/vmhook)
   fi
   export VMHOOK
   export HOME=$world/home

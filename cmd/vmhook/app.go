@@ -19,10 +19,15 @@ import (
 // Main runs vmhook and returns its exit code. It is the only place that turns
 // errors into output.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []string) int {
-	ctx, stop := withSignals(context.Background(), stderr)
+	return (&rt{args: args, stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}).main()
+}
+
+// main is Main for the run r describes.
+func (r *rt) main() int {
+	args := r.args
+	ctx, stop := withSignals(context.Background(), r.stderr)
 	defer stop()
-	r := &rt{args: args, stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}
-	r.say = printer{w: stderr, color: isTerminal(stderr) && r.getenv("NO_COLOR") == ""}
+	r.say = printer{w: r.stderr, color: isTerminal(r.stderr) && r.getenv("NO_COLOR") == ""}
 	// urfave/cli runs the action when "--" precedes the completion flag; a
 	// completion request must never start or enter anything.
 	if n := len(args); n > 1 && args[n-1] == "--generate-bash-completion" {
@@ -30,7 +35,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 			return exitOK
 		}
 	}
-	err := newApp(r).RunContext(ctx, args)
+	var err error
+	if cl, cmd, ok := shellFast(args); ok && !r.fullCLI {
+		// The shell command as urfave/cli would run it: it has no
+		// settings flags, so flagsFrom would give none.
+		cl.ctx = ctx
+		err = r.shell(cl, projectvm.Flags{}, cmd)
+	} else {
+		err = newApp(r).RunContext(ctx, args)
+	}
 	if s := signalOf(ctx); s != nil && err != nil {
 		err = interruption(s, err)
 	}
@@ -52,6 +65,9 @@ type rt struct {
 	say            printer
 	// execFn, when set, stands in for syscall.Exec (benchmarks).
 	execFn func(path string, argv, env []string) error
+	// fullCLI makes every run go through urfave/cli, the shell's fast
+	// path included (tests compare the two).
+	fullCLI bool
 }
 
 func (r *rt) getenv(k string) string {
@@ -180,11 +196,24 @@ func newApp(r *rt) *cli.App {
 	return app
 }
 
+// call is what opening a project needs of one run of a command: its name,
+// its --project and --vm, and its context. callOf reads it from urfave/cli;
+// the shell's fast path (fastpath.go) makes it without building the CLI.
+type call struct {
+	ctx         context.Context
+	command     string
+	project, vm string
+}
+
+func callOf(c *cli.Context) call {
+	return call{ctx: c.Context, command: c.Command.Name, project: c.String("project"), vm: c.String("vm")}
+}
+
 // openProject resolves the project a command acts on: --vm NAME, --project
 // DIR, the directory found by walking up from the current one, or
 // $VMHOOK_PROJECT exported by `use vm`.
-func (r *rt) openProject(c *cli.Context, env projectvm.Env, flags projectvm.Flags) (*projectvm.Project, error) {
-	if name := c.String("vm"); name != "" {
+func (r *rt) openProject(cl call, env projectvm.Env, flags projectvm.Flags) (*projectvm.Project, error) {
+	if name := cl.vm; name != "" {
 		if _, err := os.Stat(env.VMDefinition(name)); err != nil {
 			// A project VM may be named too: follow its owner record.
 			if owner, _ := projectvm.ReadOwner(env.InstanceDir(name)); owner.Dir != "" {
@@ -200,7 +229,7 @@ func (r *rt) openProject(c *cli.Context, env projectvm.Env, flags projectvm.Flag
 		}
 		return projectvm.OpenNamed(env, name, flags)
 	}
-	dir := c.String("project")
+	dir := cl.project
 	if dir == "" {
 		cwd, err := os.Getwd()
 		if err != nil {
@@ -227,7 +256,7 @@ func (r *rt) openProject(c *cli.Context, env projectvm.Env, flags projectvm.Flag
 // A project whose host access the user has not allowed fails with one line
 // saying what is held back and how to allow it (exit code exitConsent),
 // except for the commands in consentOptional.
-func (r *rt) prepare(c *cli.Context, flags projectvm.Flags, persist bool) (projectvm.Env, *projectvm.Project, error) {
+func (r *rt) prepare(cl call, flags projectvm.Flags, persist bool) (projectvm.Env, *projectvm.Project, error) {
 	env, err := r.env()
 	if err != nil {
 		return env, nil, err
@@ -238,10 +267,10 @@ func (r *rt) prepare(c *cli.Context, flags projectvm.Flags, persist bool) (proje
 	// use vm renders with, and records, the VM_* variables it sees (those
 	// the .envrc exported); every other command renders with that record.
 	var recordEnv []string // nil: keep the recorded ones
-	if c.Command.Name == "use" {
+	if cl.command == "use" {
 		env.OwnVMEnv, recordEnv = true, append([]string{}, env.Environ...)
 	}
-	p, err := r.openProject(c, env, flags)
+	p, err := r.openProject(cl, env, flags)
 	if err != nil {
 		return env, nil, err
 	}
@@ -250,11 +279,11 @@ func (r *rt) prepare(c *cli.Context, flags projectvm.Flags, persist bool) (proje
 			return env, nil, err
 		}
 	}
-	res, err := p.WriteConfig(c.Context, env)
+	res, err := p.WriteConfig(cl.ctx, env)
 	var ce *projectvm.ConsentError
 	switch {
-	case errors.As(err, &ce) && slices.Contains(consentOptional, c.Command.Name):
-		if c.Command.Name == "status" {
+	case errors.As(err, &ce) && slices.Contains(consentOptional, cl.command):
+		if cl.command == "status" {
 			r.say.line("%v", err)
 		}
 		return env, p, nil
@@ -279,8 +308,8 @@ const exitConsent = 3
 var consentOptional = []string{"status", "stop", "destroy"}
 
 // managed opens the project as prepare does, with a Manager for its VM.
-func (r *rt) managed(c *cli.Context, flags projectvm.Flags) (*projectvm.Manager, *projectvm.Project, error) {
-	env, p, err := r.prepare(c, flags, false)
+func (r *rt) managed(cl call, flags projectvm.Flags) (*projectvm.Manager, *projectvm.Project, error) {
+	env, p, err := r.prepare(cl, flags, false)
 	if err != nil {
 		return nil, nil, err
 	}

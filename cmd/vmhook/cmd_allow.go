@@ -17,7 +17,7 @@ func (r *rt) openForConsent(c *cli.Context) (projectvm.Env, *projectvm.Project, 
 		return env, nil, err
 	}
 	// nil: with the flags remembered from `use vm`.
-	p, err := r.openProject(c, env, nil)
+	p, err := r.openProject(callOf(c), env, nil)
 	if err != nil {
 		return env, nil, err
 	}

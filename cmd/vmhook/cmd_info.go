@@ -44,7 +44,7 @@ func infoCommands(r *rt) []*cli.Command {
 			Usage: "show the project's VM: state, ports, config drift",
 			Flags: append([]cli.Flag{jsonFlag}, projectFlags...),
 			Action: func(c *cli.Context) error {
-				env, p, err := r.prepare(c, projectvm.Flags{}, false)
+				env, p, err := r.prepare(callOf(c), projectvm.Flags{}, false)
 				if err != nil {
 					return err
 				}
@@ -122,7 +122,7 @@ func infoCommands(r *rt) []*cli.Command {
 				if err != nil {
 					return err
 				}
-				p, err := r.openProject(c, env, projectvm.Flags{})
+				p, err := r.openProject(callOf(c), env, projectvm.Flags{})
 				if err != nil {
 					return err
 				}
@@ -135,7 +135,7 @@ func infoCommands(r *rt) []*cli.Command {
 			Usage: "generate the project's .lima/config.yaml (and print it with --print)",
 			Flags: append([]cli.Flag{&cli.BoolFlag{Name: "print", Usage: "print the config on stdout"}}, append(projectFlags, settingsFlags...)...),
 			Action: func(c *cli.Context) error {
-				_, p, err := r.prepare(c, flagsFrom(c), true)
+				_, p, err := r.prepare(callOf(c), flagsFrom(c), true)
 				if err != nil {
 					return err
 				}

@@ -14,7 +14,7 @@ import (
 // ensureRunning creates or starts the project's VM, with progress. Waiting
 // for another vmhook is bounded by the Manager's lock time-out, each create
 // and start by limactl's start time-out, and all of it by a signal.
-func (r *rt) ensureRunning(c *cli.Context, m *projectvm.Manager, p *projectvm.Project, apply bool) error {
+func (r *rt) ensureRunning(ctx context.Context, m *projectvm.Manager, p *projectvm.Project, apply bool) error {
 	// Every verb that starts a VM comes through here: refusing here as well
 	// keeps one that forgot to check first from starting a VM in a VM.
 	if err := r.refuseStart(); err != nil {
@@ -24,9 +24,9 @@ func (r *rt) ensureRunning(c *cli.Context, m *projectvm.Manager, p *projectvm.Pr
 	m.OnPhase = pr.onPhase
 	var err error
 	if apply {
-		err = m.Apply(c.Context, p)
+		err = m.Apply(ctx, p)
 	} else {
-		err = m.Ensure(c.Context, p)
+		err = m.Ensure(ctx, p)
 	}
 	pr.finish(err == nil, p.Name+" is running")
 	if err == nil {
@@ -34,8 +34,8 @@ func (r *rt) ensureRunning(c *cli.Context, m *projectvm.Manager, p *projectvm.Pr
 			r.say.line("%s", line)
 		}
 	}
-	if err != nil && signalOf(c.Context) != nil {
-		return r.interrupted(c.Context, "while starting "+p.Name, "run vmhook up (or vm-shell) to carry on")
+	if err != nil && signalOf(ctx) != nil {
+		return r.interrupted(ctx, "while starting "+p.Name, "run vmhook up (or vm-shell) to carry on")
 	}
 	return err
 }
@@ -46,11 +46,11 @@ func lifecycleCommands(r *rt) []*cli.Command {
 			if err := r.refuseStart(); err != nil {
 				return err
 			}
-			m, p, err := r.managed(c, flagsFrom(c))
+			m, p, err := r.managed(callOf(c), flagsFrom(c))
 			if err != nil {
 				return err
 			}
-			return r.ensureRunning(c, m, p, apply && c.Bool("apply"))
+			return r.ensureRunning(c.Context, m, p, apply && c.Bool("apply"))
 		}
 	}
 	return []*cli.Command{
@@ -74,7 +74,7 @@ func lifecycleCommands(r *rt) []*cli.Command {
 			Usage: "stop the project's VM",
 			Flags: projectFlags,
 			Action: func(c *cli.Context) error {
-				m, p, err := r.managed(c, projectvm.Flags{})
+				m, p, err := r.managed(callOf(c), projectvm.Flags{})
 				if err != nil {
 					return err
 				}
@@ -89,14 +89,14 @@ func lifecycleCommands(r *rt) []*cli.Command {
 				if err := r.refuseStart(); err != nil {
 					return err
 				}
-				m, p, err := r.managed(c, projectvm.Flags{})
+				m, p, err := r.managed(callOf(c), projectvm.Flags{})
 				if err != nil {
 					return err
 				}
 				if err := m.Stop(c.Context, p); err != nil {
 					return err
 				}
-				return r.ensureRunning(c, m, p, false)
+				return r.ensureRunning(c.Context, m, p, false)
 			},
 		},
 		{
@@ -107,11 +107,11 @@ func lifecycleCommands(r *rt) []*cli.Command {
 				"in order. Steps with when: boot run at every boot and are left to the next one.",
 			Flags: projectFlags,
 			Action: func(c *cli.Context) error {
-				m, p, err := r.managed(c, projectvm.Flags{})
+				m, p, err := r.managed(callOf(c), projectvm.Flags{})
 				if err != nil {
 					return err
 				}
-				if err := r.ensureRunning(c, m, p, false); err != nil {
+				if err := r.ensureRunning(c.Context, m, p, false); err != nil {
 					return err
 				}
 				if err := m.Provision(c.Context, p, r.stdout, r.stderr); err != nil {
@@ -129,7 +129,7 @@ func lifecycleCommands(r *rt) []*cli.Command {
 				&cli.BoolFlag{Name: "data", Usage: "also delete the named VM's data disk, which is kept otherwise"},
 			}, projectFlags...),
 			Action: func(c *cli.Context) error {
-				m, p, err := r.managed(c, projectvm.Flags{})
+				m, p, err := r.managed(callOf(c), projectvm.Flags{})
 				if err != nil {
 					return err
 				}

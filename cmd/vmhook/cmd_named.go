@@ -19,7 +19,7 @@ import (
 var vmFlag = &cli.StringFlag{Name: "vm", Usage: "the named VM (~/.config/vmhook/vms/`NAME`.yaml)", Required: true}
 
 func (r *rt) openNamed(c *cli.Context) (projectvm.Env, *projectvm.Project, error) {
-	env, p, err := r.prepare(c, projectvm.Flags{}, false)
+	env, p, err := r.prepare(callOf(c), projectvm.Flags{}, false)
 	if err != nil {
 		return env, nil, err
 	}
@@ -60,7 +60,7 @@ func namedCommands(r *rt) []*cli.Command {
 				if err != nil {
 					return err
 				}
-				if err := r.ensureRunning(c, m, p, false); err != nil {
+				if err := r.ensureRunning(c.Context, m, p, false); err != nil {
 					return err
 				}
 				if err := m.Lima.Attach(c.Context, r.stdin, r.stdout, r.stderr, projectvm.ShellArgs(p, []string{"sh", "-c", p.Settings.Rebuild}, "")...); err != nil {
@@ -76,7 +76,7 @@ func namedCommands(r *rt) []*cli.Command {
 				if err := m.Stop(c.Context, p); err != nil {
 					return err
 				}
-				return r.ensureRunning(c, m, p, false)
+				return r.ensureRunning(c.Context, m, p, false)
 			},
 		},
 		{
@@ -192,7 +192,7 @@ func (r *rt) sshHost(c *cli.Context) (hostcfg.SSHHost, error) {
 			return hostcfg.SSHHost{}, usagef("%v", err)
 		}
 	}
-	env, p, err := r.prepare(c, projectvm.Flags{}, false)
+	env, p, err := r.prepare(callOf(c), projectvm.Flags{}, false)
 	if err != nil {
 		return hostcfg.SSHHost{}, err
 	}

@@ -632,7 +632,7 @@ func TestScaffoldEnvrcWithoutVmhook(t *testing.T) {
 		name, template, envrc, path, want string
 	}{
 		{"vm-minimal, no vmhook", "vm-minimal", "", noNix,
-			"direnv: use vm: this project's VM needs vmhook; install it (go install github.com/vmhook/vmhook/cmd/vmhook@latest), then run: mkdir -p ~/.config/direnv/lib && vmhook stdlib > ~/.config/direnv/lib/vmhook.sh\n"},
+			"direnv: use vm: this project's VM needs vmhook; install it (go install -tags urfave_cli_no_docs github.com/vmhook/vmhook/cmd/vmhook@latest), then run: mkdir -p ~/.config/direnv/lib && vmhook stdlib > ~/.config/direnv/lib/vmhook.sh\n"},
 		{"vm-dev, vmhook without its extension", "vm-dev", "", vmhookDir + ":" + noNix,
 			"direnv: use vm: vmhook's direnv extension is not installed; run: mkdir -p ~/.config/direnv/lib && vmhook stdlib > ~/.config/direnv/lib/vmhook.sh\n"},
 		{"an adopted .envrc, no vmhook", "vm-minimal", "export MINE=kept\n", noNix,

@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/vmhook/vmhook/projectvm"
 )
 
 func shellCommands(r *rt) []*cli.Command {
@@ -17,39 +19,40 @@ func shellCommands(r *rt) []*cli.Command {
 			"at the project directory without needing a terminal, and exits with its exit code.",
 		Flags: projectFlags,
 		Action: func(c *cli.Context) error {
-			cmd := c.Args().Slice()
-			if len(cmd) > 0 && !slices.Contains(r.rawArgs(c), "--") {
-				return usagef("put the command after --, as in: vmhook shell -- %s", cmd[0])
-			}
-			if err := r.refuseInVM(); err != nil {
-				return err
-			}
-			if err := r.refuseInEnvrc("enter"); err != nil {
-				return err
-			}
-			if len(cmd) == 0 && !r.interactive() {
-				return fmt.Errorf("not on a terminal, so not opening an interactive shell; run a command with vmhook shell -- CMD")
-			}
-			m, p, err := r.managed(c, flagsFrom(c))
-			if err != nil {
-				return err
-			}
-			if err := r.ensureRunning(c, m, p, false); err != nil {
-				return err
-			}
-			// A Ctrl-C that came as the start ended still means "stop
-			// here", not "enter".
-			if c.Context.Err() != nil {
-				return r.interrupted(c.Context, "", p.Name+" is running; run vm-shell to enter it")
-			}
-			// Exec replaces vmhook: every lock was released when Ensure
-			// returned, and limactl's exit code becomes ours.
-			return m.Lima.Exec(m.EnterArgs(c.Context, p, cmd), r.environ)
+			return r.shell(callOf(c), flagsFrom(c), c.Args().Slice())
 		},
 	}}
 }
 
-// rawArgs returns the command's arguments as given, to tell "--" apart.
-func (r *rt) rawArgs(*cli.Context) []string {
-	return r.args
+// shell is the shell command: it enters the project's VM, or runs cmd in
+// it, starting the VM first if needed. Main reaches it through shellFast
+// too.
+func (r *rt) shell(cl call, flags projectvm.Flags, cmd []string) error {
+	if len(cmd) > 0 && !slices.Contains(r.args, "--") {
+		return usagef("put the command after --, as in: vmhook shell -- %s", cmd[0])
+	}
+	if err := r.refuseInVM(); err != nil {
+		return err
+	}
+	if err := r.refuseInEnvrc("enter"); err != nil {
+		return err
+	}
+	if len(cmd) == 0 && !r.interactive() {
+		return fmt.Errorf("not on a terminal, so not opening an interactive shell; run a command with vmhook shell -- CMD")
+	}
+	m, p, err := r.managed(cl, flags)
+	if err != nil {
+		return err
+	}
+	if err := r.ensureRunning(cl.ctx, m, p, false); err != nil {
+		return err
+	}
+	// A Ctrl-C that came as the start ended still means "stop
+	// here", not "enter".
+	if cl.ctx.Err() != nil {
+		return r.interrupted(cl.ctx, "", p.Name+" is running; run vm-shell to enter it")
+	}
+	// Exec replaces vmhook: every lock was released when Ensure
+	// returned, and limactl's exit code becomes ours.
+	return m.Lima.Exec(m.EnterArgs(cl.ctx, p, cmd), r.environ)
 }

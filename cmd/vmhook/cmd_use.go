@@ -42,7 +42,7 @@ func useCommands(r *rt) []*cli.Command {
 			if err != nil {
 				return err
 			}
-			env, p, err := r.prepare(c, flagsFrom(c), true)
+			env, p, err := r.prepare(callOf(c), flagsFrom(c), true)
 			if err != nil {
 				return err
 			}

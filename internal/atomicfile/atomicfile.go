@@ -10,8 +10,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"time"
+
+	"github.com/vmhook/vmhook/internal/lazyre"
 )
 
 // Write replaces path with data, with permissions perm.
@@ -87,14 +88,14 @@ func write(path string, data []byte, perm os.FileMode, replace bool) error {
 // tempFileName matches the temporary files write creates (".NAME.tmp" and
 // random digits). One is left behind only when its writer was killed
 // between creating and moving it.
-var tempFileName = regexp.MustCompile(`^\..+\.tmp[0-9]+$`)
+var tempFileName = lazyre.New(`^\..+\.tmp[0-9]+$`)
 
 // staleTempAge is how old a temporary file must be before it is taken for a
 // dead writer's: a live writer moves its file within moments.
 const staleTempAge = time.Minute
 
 // IsTemp reports whether name is one of the temporary files of a write.
-func IsTemp(name string) bool { return tempFileName.MatchString(name) }
+func IsTemp(name string) bool { return tempFileName().MatchString(name) }
 
 // removeStaleTemps deletes the temporary files of dead writers in dir. It is
 // best effort: a file it cannot remove is tried again at the next write.

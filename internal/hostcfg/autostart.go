@@ -3,9 +3,10 @@ package hostcfg
 import (
 	"fmt"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vmhook/vmhook/internal/lazyre"
 )
 
 // Var is one environment variable recorded in a login item.
@@ -60,18 +61,18 @@ func plainText(what, s string) error {
 
 // nameRE is Lima's instance name rule, which also keeps unit names, labels
 // and file names plain.
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
+var nameRE = lazyre.New(`^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$`)
 
 // CheckName refuses a VM name that is not plain enough for a unit name, a
 // launchd label and a file name.
 func CheckName(name string) error {
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return fmt.Errorf("VM name %q is not a Lima instance name (letters and digits, joined by '.', '_' or '-')", name)
 	}
 	return nil
 }
 
-var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envKeyRE = lazyre.New(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Check refuses a login item that could not start the VM as recorded.
 func (a Autostart) Check() error {
@@ -98,7 +99,7 @@ func (a Autostart) Check() error {
 			return fmt.Errorf("%s is recorded twice", v.Key)
 		}
 		seen[v.Key] = true
-		if !envKeyRE.MatchString(v.Key) {
+		if !envKeyRE().MatchString(v.Key) {
 			return fmt.Errorf("%q is not an environment variable name", v.Key)
 		}
 		if err := plainText(v.Key, v.Value); err != nil {
@@ -128,7 +129,7 @@ func (a Autostart) AgentPath() string {
 }
 
 // systemdPlain are the characters an ExecStart word may hold unquoted.
-var systemdPlain = regexp.MustCompile(`^[A-Za-z0-9/._+,:@=-]+$`)
+var systemdPlain = lazyre.New(`^[A-Za-z0-9/._+,:@=-]+$`)
 
 // systemdExecutable quotes the program of ExecStart=. systemd expands
 // specifiers ("%") in it but not variables, and refuses a program path with
@@ -138,7 +139,7 @@ func systemdExecutable(path string) (string, error) {
 		return "", fmt.Errorf("vmhook's path %q has a quote or backslash, which systemd refuses in a program path; install vmhook under a plainer path", path)
 	}
 	s := strings.ReplaceAll(path, "%", "%%")
-	if systemdPlain.MatchString(s) {
+	if systemdPlain().MatchString(s) {
 		return s, nil
 	}
 	return `"` + s + `"`, nil

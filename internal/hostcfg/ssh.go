@@ -2,9 +2,9 @@ package hostcfg
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/vmhook/vmhook/internal/lazyre"
 	"github.com/vmhook/vmhook/internal/shellquote"
 )
 
@@ -20,11 +20,11 @@ type SSHHost struct {
 
 // aliasRE is a plain host name: ssh reads "*", "?", "!" and "," in a Host
 // line as patterns, and WezTerm and shells see the name too.
-var aliasRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$`)
+var aliasRE = lazyre.New(`^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$`)
 
 // ValidateAlias refuses a name that ssh would read as a pattern or split.
 func ValidateAlias(alias string) error {
-	if !aliasRE.MatchString(alias) || len(alias) > 253 {
+	if !aliasRE().MatchString(alias) || len(alias) > 253 {
 		return fmt.Errorf("alias %q is not a plain host name; use letters, digits, '.', '_' and '-' (e.g. --alias nostromo)", alias)
 	}
 	return nil
@@ -35,7 +35,7 @@ func (h SSHHost) check() error {
 	if err := ValidateAlias(h.Alias); err != nil {
 		return err
 	}
-	if !aliasRE.MatchString(h.Name) {
+	if !aliasRE().MatchString(h.Name) {
 		return fmt.Errorf("VM name %q is not a plain host name", h.Name)
 	}
 	for _, v := range []struct{ what, s string }{{"user", h.User}, {"identity file", h.IdentityFile}, {"Lima ssh config", h.LimaSSHConf}} {

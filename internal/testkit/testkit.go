@@ -12,6 +12,12 @@ import (
 	"testing"
 )
 
+// BuildTags are the tags every build of vmhook uses. urfave_cli_no_docs
+// leaves out urfave/cli's man page and Markdown output, which vmhook does
+// not offer, and with them the initialisation of a Markdown library that
+// every run (entering a VM above all) would otherwise pay for.
+const BuildTags = "urfave_cli_no_docs"
+
 // UserEnv is the environment of a user whose home is home: HOME and the
 // XDG base directories under it, as vmhook and direnv read them.
 func UserEnv(home string) []string {
