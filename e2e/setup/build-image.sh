@@ -160,11 +160,12 @@ if ! debootstrap "${args[@]}" "$SUITE" "$root" "$mirror" >"$work/debootstrap.log
 fi
 log "debootstrap done in $((SECONDS - start)) s"
 
-# The generic kernel carries drivers for hardware this VM never has. Its modules go, but those of file
-# systems, networking, virtio, block and SCSI devices; the initrd keeps only what mounts the root disk.
+# The generic kernel carries drivers for hardware this VM never has: those go. Input stays: the ACPI power
+# button reaches systemd-logind as an input event, and without it Lima's stop waits out its timeout and kills
+# QEMU. The initrd keeps only what mounts the root disk.
 for kdir in "$root"/lib/modules/*/; do
 	kver=$(basename "$kdir")
-	rm -rf "$kdir"kernel/sound "$kdir"kernel/drivers/{gpu,media,infiniband,staging,isdn,bluetooth,iio,hid,input,usb,video,hwmon,mmc,mtd,nfc,platform,power,thunderbolt,w1,watchdog,leds,misc,comedi,fpga,spi,i2c,ata,firewire,pcmcia,mfd,regulator,target,edac,crypto,android,hv,xen}
+	rm -rf "$kdir"kernel/sound "$kdir"kernel/drivers/{gpu,media,infiniband,staging,isdn,bluetooth,iio,usb,video,hwmon,mmc,mtd,nfc,thunderbolt,w1,leds,comedi,fpga,spi,ata,firewire,pcmcia,target,edac,android,hv,xen}
 	rm -rf "$kdir"kernel/drivers/net/{wireless,ethernet,usb,wwan,can,ieee802154,hamradio,ppp,slip,wan,fddi,arcnet,plip}
 	rm -rf "$kdir"kernel/net/{bluetooth,wireless,mac80211,nfc,ieee802154,can,6lowpan,mac802154}
 	chroot "$root" depmod -a "$kver"
