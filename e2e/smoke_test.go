@@ -28,9 +28,9 @@ func smoke(t *testing.T, lima limatest.Binary) {
 	h := newHarness(t, lima)
 	// The VM gets sockets both ways, the user's ssh agent and provisioning
 	// from the start; the stop and start below shows once against boot.
-	// The agent is the user's before the first shell opens: the first
-	// limactl shell becomes ssh's master connection, whose agent every
-	// later session forwards.
+	// The agent is in place before the VM starts: Lima's ssh sessions
+	// share the master connection opened by the process that started the
+	// VM, and a forwarded agent is that process's.
 	inside := h.hostSide()
 	h.agentSock = inside.userAgent
 	main := h.pane("main")
