@@ -240,6 +240,16 @@ func (h *harness) run(argv ...string) string {
 	return out.String()
 }
 
+// runAll runs argv like run and returns its stdout and stderr together.
+func (h *harness) runAll(argv ...string) string {
+	h.t.Helper()
+	out, err := h.command(argv...).CombinedOutput()
+	if err != nil {
+		h.t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
+	}
+	return string(out)
+}
+
 func (h *harness) tmux(args ...string) string {
 	h.t.Helper()
 	return h.run(append([]string{"tmux", "-L", h.tmuxSock}, args...)...)
@@ -593,7 +603,9 @@ func TestE2E(t *testing.T) {
 	if p1[8000] == 0 || p2[8000] == 0 || p1[8000] == p2[8000] {
 		t.Fatalf("port clash: %v vs %v", p1, p2)
 	}
-	h.checkSamePort(map[string]string{n1: d1, n2: d2}, map[string]string{n1: one, n2: two}, map[string]map[int]int{n1: p1, n2: p2})
+	h.checkSamePort(map[string]string{n1: d1, n2: d2},
+		map[string]func() string{n1: func() string { return h.capture(one) }, n2: func() string { return h.capture(two) }},
+		map[string]map[int]int{n1: p1, n2: p2})
 	for _, n := range []string{n1, n2} {
 		if c := h.calls("start --tty=false " + n); c != 1 {
 			t.Fatalf("%s started %d times", n, c)

@@ -130,8 +130,9 @@ func freeHostPorts(h *harness, n int) []int {
 // checkSamePort proves the default-ports rule with two projects that set no
 // ports: each serves guest :3000 (with its own VM name as the page), and
 // each answers at the host port vmhook status reports for it; a project
-// whose :3000 is not at host 3000 said so in its pane when it was entered.
-func (h *harness) checkSamePort(dirs, panes map[string]string, ports map[string]map[int]int) {
+// whose :3000 is not at host 3000 said so where the user started it (said
+// returns what the user saw: a pane, or vmhook up's output).
+func (h *harness) checkSamePort(dirs map[string]string, said map[string]func() string, ports map[string]map[int]int) {
 	h.t.Helper()
 	seen := map[int]string{}
 	for name, dir := range dirs {
@@ -155,8 +156,8 @@ func (h *harness) checkSamePort(dirs, panes map[string]string, ports map[string]
 		}
 		if hp != 3000 {
 			want := fmt.Sprintf("%s: guest 3000 → localhost:%d (", name, hp)
-			if pane := h.capture(panes[name]); !strings.Contains(pane, want) {
-				h.t.Errorf("entering %s did not say %q; the pane shows:\n%s", name, want, pane)
+			if saw := said[name](); !strings.Contains(saw, want) {
+				h.t.Errorf("starting %s did not say %q; the user saw:\n%s", name, want, saw)
 			}
 		}
 	}

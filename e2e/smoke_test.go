@@ -26,14 +26,18 @@ func TestSmoke(t *testing.T) {
 
 func smoke(t *testing.T, lima limatest.Binary) {
 	h := newHarness(t, lima)
+	// The VM gets sockets both ways, the user's ssh agent and provisioning
+	// from the start; the stop and start below shows once against boot.
+	// The agent is in place before the VM starts: Lima's ssh sessions
+	// share the master connection opened by the process that started the
+	// VM, and a forwarded agent is that process's.
+	inside := h.hostSide()
+	h.agentSock = inside.userAgent
 	main := h.pane("main")
 	dir := h.newProject(main, "smoke")
 	name := h.vmName(dir)
-	// The VM gets sockets both ways, the user's ssh agent and provisioning
-	// from the start; the stop and start below shows once against boot.
-	inside := h.hostSide()
-	h.agentSock = inside.userAgent
-	h.writeSettings(dir, inside.settings("ports: [8000]\nforwardAgent: true\n"))
+	// No ports: the default dev ports, 8000 among them, are forwarded.
+	h.writeSettings(dir, inside.settings("forwardAgent: true\n"))
 	h.run("vmhook", "allow", "--project", dir)
 
 	h.clear(main)
@@ -55,6 +59,23 @@ func smoke(t *testing.T, lima limatest.Binary) {
 	h.checkSession(main, dir, name)
 
 	h.checkPorts(dir, name)
+
+	// A second project without ports started beside the first: both serve
+	// guest 3000, both are reachable, and vmhook up says where the second
+	// one's went.
+	h.run("sh", "-c", "cd "+shq(h.projects)+" && vmhook new smoke2 >/dev/null")
+	dir2 := filepath.Join(h.projects, "smoke2")
+	h.writeSettings(dir2, "cpus: 1\nmemory: 1GiB\ndisk: 4GiB\n")
+	name2 := h.vmName(dir2)
+	start = time.Now()
+	upSaid := h.runAll("vmhook", "up", "--project", dir2)
+	h.record("second project: vmhook up (create + boot)", time.Since(start))
+	_, ports := h.status(dir)
+	_, ports2 := h.status(dir2)
+	h.checkSamePort(map[string]string{name: dir, name2: dir2},
+		map[string]func() string{name: func() string { return h.capture(main) }, name2: func() string { return upSaid }},
+		map[string]map[int]int{name: ports, name2: ports2})
+	h.run("vmhook", "destroy", "--yes", "--project", dir2)
 	for i := 0; i < 3; i++ {
 		start = time.Now()
 		h.run("limactl", "shell", name, "--", "true")
@@ -79,8 +100,10 @@ func smoke(t *testing.T, lima limatest.Binary) {
 	if state, _ := h.status(dir); state != "Absent" {
 		t.Fatalf("after destroy: %s", state)
 	}
-	if n := h.calls("create "); n != 1 {
-		t.Fatalf("%d creates, want 1", n)
+	for _, n := range []string{name, name2} {
+		if c := h.calls("create --name " + n + " "); c != 1 {
+			t.Fatalf("%s created %d times, want 1", n, c)
+		}
 	}
 	if out := strings.TrimSpace(h.run("limactl", "list", "--quiet")); out != "" {
 		t.Fatalf("instances left after destroy: %q", out)
