@@ -1,6 +1,7 @@
 package projectvm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -110,6 +111,18 @@ func (l *memLima) run(name string) {
 		l.t.Fatal(err)
 	}
 	l.procs[name] = cmd
+	// Until the child has exec'd, /proc shows the test binary, not the
+	// stand-in: vmhook would rightly not take it for the VM's process.
+	cmdline := fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if b, _ := os.ReadFile(cmdline); bytes.Contains(b, []byte("hostagent-qemu")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			l.t.Fatalf("the stand-in VM process %d never showed its command line", cmd.Process.Pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	pid := []byte(strconv.Itoa(cmd.Process.Pid) + "\n")
 	os.WriteFile(l.e.instanceFile(name, hostAgentPid), pid, 0o644)
 	os.WriteFile(l.e.instanceFile(name, "qemu.pid"), pid, 0o644)

@@ -1,6 +1,8 @@
 package projectvm
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,6 +28,18 @@ func spawn(t *testing.T, argv0 string) *exec.Cmd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// Until the child has exec'd, /proc shows the test binary under that
+	// pid, which vmhook rightly does not take for Lima's process.
+	cmdline := fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if b, _ := os.ReadFile(cmdline); bytes.HasPrefix(b, []byte(argv0+"\x00")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d never showed %q as its command", cmd.Process.Pid, argv0)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 	return cmd
 }
 
