@@ -242,9 +242,10 @@ func (h *harness) checkSession(p, dir, name string) {
 		h.t.Fatalf("session: tmux: cd in gave session and host %q, want %s in lima-%s", got, name, name)
 	}
 	h.send(p, "VMHOOK_E2E_MARK=still-here")
-	// Detach from the guest's tmux (its prefix reaches it: send-keys
-	// bypasses the outer tmux's key table).
-	h.tmux("send-keys", "-t", p, "C-b", "d")
+	// Detach with tmux's own command: a C-b typed by send-keys right after
+	// other keys falls within tmux's assume-paste-time and reaches the
+	// shell as text instead of as the prefix.
+	h.send(p, "tmux detach-client")
 	h.waitPane(p, `host%\s*$`, 30*time.Second)
 	h.send(p, "cd ..")
 	h.clear(p)
