@@ -229,7 +229,9 @@ func (h *harness) command(argv ...string) *exec.Cmd {
 	return cmd
 }
 
-func (h *harness) run(argv ...string) string {
+// runOutErr runs argv as the test user, failing the test when it fails,
+// and returns its stdout and stderr.
+func (h *harness) runOutErr(argv ...string) (stdout, stderr string) {
 	h.t.Helper()
 	var out, errb bytes.Buffer
 	cmd := h.command(argv...)
@@ -237,17 +239,28 @@ func (h *harness) run(argv ...string) string {
 	if err := cmd.Run(); err != nil {
 		h.t.Fatalf("%s: %v\n%s%s", strings.Join(argv, " "), err, out.String(), errb.String())
 	}
-	return out.String()
+	return out.String(), errb.String()
 }
 
-// runAll runs argv like run and returns its stdout and stderr together.
+func (h *harness) run(argv ...string) string {
+	h.t.Helper()
+	out, _ := h.runOutErr(argv...)
+	return out
+}
+
+// runErr runs argv like run and returns its stderr, where vmhook speaks to
+// people.
+func (h *harness) runErr(argv ...string) string {
+	h.t.Helper()
+	_, errs := h.runOutErr(argv...)
+	return errs
+}
+
+// runAll runs argv like run and returns its stdout and stderr.
 func (h *harness) runAll(argv ...string) string {
 	h.t.Helper()
-	out, err := h.command(argv...).CombinedOutput()
-	if err != nil {
-		h.t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
-	}
-	return string(out)
+	out, errs := h.runOutErr(argv...)
+	return out + errs
 }
 
 func (h *harness) tmux(args ...string) string {

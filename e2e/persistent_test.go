@@ -147,19 +147,6 @@ func TestPersistent(t *testing.T) {
 	h.writeNotes()
 }
 
-// runErr runs argv like run and returns its stderr, where vmhook speaks to
-// people.
-func (h *harness) runErr(argv ...string) string {
-	h.t.Helper()
-	var out, errb bytes.Buffer
-	cmd := h.command(argv...)
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		h.t.Fatalf("%s: %v\n%s%s", strings.Join(argv, " "), err, out.String(), errb.String())
-	}
-	return errb.String()
-}
-
 // runWithin runs argv like run, failing the test when it takes longer
 // than timeout (a boot that hangs).
 func (h *harness) runWithin(timeout time.Duration, argv ...string) string {
