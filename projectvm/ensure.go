@@ -533,6 +533,12 @@ func guestShell(data []byte) string {
 	if !bytes.Contains(data, []byte("shell")) && !bytes.ContainsAny(data, "\\!\x00") {
 		return defaultGuestShell
 	}
+	return parseGuestShell(data)
+}
+
+// parseGuestShell is the guest user's shell as the instance config sets it,
+// or the default.
+func parseGuestShell(data []byte) string {
 	var doc struct {
 		User struct {
 			Shell string `yaml:"shell"`

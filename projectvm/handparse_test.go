@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // The expressions the hand-written readers stand for; each fuzz test holds
@@ -88,19 +86,6 @@ func FuzzParseLimaVersion(f *testing.F) {
 	})
 }
 
-// parsedGuestShell is guestShell without its shortcut.
-func parsedGuestShell(data []byte) string {
-	var doc struct {
-		User struct {
-			Shell string `yaml:"shell"`
-		} `yaml:"user"`
-	}
-	if yaml.Unmarshal(data, &doc) != nil || doc.User.Shell == "" {
-		return defaultGuestShell
-	}
-	return doc.User.Shell
-}
-
 func FuzzGuestShell(f *testing.F) {
 	utf16 := []byte{0xff, 0xfe}
 	for _, c := range "user:\n  shell: /bin/zsh\n" {
@@ -127,7 +112,7 @@ func FuzzGuestShell(f *testing.F) {
 		f.Add([]byte(tt.yaml))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if got, want := guestShell(data), parsedGuestShell(data); got != want {
+		if got, want := guestShell(data), parseGuestShell(data); got != want {
 			t.Fatalf("%q: %q, parsed %q", data, got, want)
 		}
 	})
