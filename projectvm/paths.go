@@ -192,3 +192,8 @@ func (e Env) UseCache(dir string) string {
 	}
 	return filepath.Join(e.UseCacheDir(), name)
 }
+
+// EntryRecords holds the recorded entries vmhook-enter repeats, one per
+// project argument and kind (package entry, which computes the same path
+// from the environment).
+func (e Env) EntryRecords() string { return filepath.Join(e.stateDir(), "enter") }

@@ -1,0 +1,11 @@
+//go:build !linux
+
+package entry
+
+import "errors"
+
+// Supported reports whether records are kept here: they need /proc to
+// know a process by its start time.
+const Supported = false
+
+func stat(*File) error { return errors.ErrUnsupported }

@@ -1,0 +1,118 @@
+package projectvm
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// EntryInputs are the paths that entering p's running VM is decided from
+// (OpenProject, WriteConfig with nothing to write, Ensure of a running VM,
+// EnterArgs, MovedPorts), for a record of the decision that vmhook-enter
+// repeats while none of them changes (package entry). The record compares
+// them with lstat(2), and follow with stat(2).
+//
+// Every path in the chain to each one is listed, so that a directory
+// swapped for a link is seen; so are the files the decision found
+// missing, whose appearance changes it, each after the directories above
+// it. arg is the --project argument as
+// given. The directories in lists are read for their entries (the
+// instances under LIMA_HOME), so the record compares their times too.
+// TestEntryInputsCoverEntry holds this list to what an entry reads.
+func (m *Manager) EntryInputs(p *Project, arg string) (paths, follow, lists []string) {
+	e := m.Env
+	seen := map[string]bool{}
+	// Each path comes after the directories above it, so that a record
+	// can leave out what is below a missing one.
+	add := func(ps ...string) {
+		for _, path := range ps {
+			var chain []string
+			for d := path; !seen[d]; d = filepath.Dir(d) {
+				seen[d] = true
+				chain = append(chain, d)
+			}
+			for i := len(chain) - 1; i >= 0; i-- {
+				paths = append(paths, chain[i])
+			}
+		}
+	}
+	add(arg, p.Dir, e.Home, filepath.Join(e.Home, ".ssh"))
+	for _, dir := range []string{arg, p.Dir} {
+		if id, ok := statDir(dir); ok {
+			add(e.dirRecord(id.dev, id.ino))
+		}
+	}
+	add(p.SettingsPath, p.ConfigPath, e.UserConfig(), e.TrustStamp(),
+		filepath.Join(p.StateDir, flagsFile), filepath.Join(p.StateDir, writtenFile), filepath.Join(p.StateDir, allowedFile),
+		e.limaVersionCache())
+	names := []string{p.Name}
+	if n, err := DeriveNames(p.Dir, e.LimaHome); err == nil {
+		names = append(names, n.Base, n.Hashed)
+	}
+	for _, name := range names {
+		add(e.nameClaim(name))
+		for _, f := range []string{limaYAML, hostAgentPid, ownerFile, appliedFile, guestGuardFile} {
+			add(e.instanceFile(name, f))
+		}
+		for _, d := range driverPidFiles {
+			add(e.instanceFile(name, d.file))
+		}
+	}
+	// MovedPorts says where a port went, and why, from the registry: its
+	// claims, and the instances under LIMA_HOME with their projects'
+	// configs.
+	reg, claims, instances := portInputs(e)
+	add(reg)
+	add(claims...)
+	add(instances...)
+	return paths, []string{arg}, []string{e.LimaHome}
+}
+
+// portInputs are the paths loadPortRegistry and portsInUse read: the
+// registry, the config of each claim, and each instance's files and its
+// project's config.
+func portInputs(e Env) (registry string, claims, instances []string) {
+	registry = e.portRegistry()
+	if data, err := os.ReadFile(registry); err == nil {
+		var r portRegistry
+		if json.Unmarshal(data, &r) == nil {
+			for _, c := range r.Claims {
+				claims = append(claims, c.Config)
+			}
+			slices.Sort(claims)
+		}
+	}
+	entries, _ := os.ReadDir(e.LimaHome)
+	for _, ent := range entries {
+		name := ent.Name()
+		if !ent.IsDir() || strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") {
+			continue
+		}
+		instances = append(instances, e.instanceFile(name, limaYAML), e.instanceFile(name, ownerFile))
+		if owner, _, err := ownerOf(e, name); err == nil && !owner.IsZero() {
+			instances = append(instances, owner.config(e, name))
+		}
+	}
+	return registry, claims, instances
+}
+
+// LivePids are the pids of p's VM processes that InstanceState counts as
+// alive: the host agent and the VM process.
+func (m *Manager) LivePids(p *Project) []int {
+	var pids []int
+	files := []struct{ file, cmd string }{{hostAgentPid, "hostagent"}}
+	for _, f := range append(files, driverPidFiles...) {
+		path := m.Env.instanceFile(p.Name, f.file)
+		if !pidAlive(path, f.cmd) {
+			continue
+		}
+		data, _ := os.ReadFile(path)
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
