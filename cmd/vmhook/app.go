@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -25,9 +26,10 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []st
 // main is Main for the run r describes.
 func (r *rt) main() int {
 	args := r.args
+	r.start = time.Now()
 	ctx, stop := withSignals(context.Background(), r.stderr)
 	defer stop()
-	r.say = printer{w: r.stderr, color: isTerminal(r.stderr) && r.getenv("NO_COLOR") == ""}
+	r.say = printer{w: r.stderr, color: isTerminal(r.stderr) && r.getenv("NO_COLOR") == "", said: &r.said}
 	// urfave/cli runs the action when "--" precedes the completion flag; a
 	// completion request must never start or enter anything.
 	if n := len(args); n > 1 && args[n-1] == "--generate-bash-completion" {
@@ -68,6 +70,11 @@ type rt struct {
 	// fullCLI makes every run go through urfave/cli, the shell's fast
 	// path included (tests compare the two).
 	fullCLI bool
+	// start is when the run began; said are the lines it printed, and
+	// busy is set once it showed progress: what recordEntry needs to know.
+	start time.Time
+	said  []string
+	busy  atomic.Bool
 }
 
 func (r *rt) getenv(k string) string {

@@ -31,6 +31,7 @@ func (r *rt) shell(cl call, flags projectvm.Flags, cmd []string) error {
 	if len(cmd) > 0 && !slices.Contains(r.args, "--") {
 		return usagef("put the command after --, as in: vmhook shell -- %s", cmd[0])
 	}
+	r.forgetEntry(cl, cmd)
 	if err := r.refuseInVM(); err != nil {
 		return err
 	}
@@ -52,7 +53,9 @@ func (r *rt) shell(cl call, flags projectvm.Flags, cmd []string) error {
 	if cl.ctx.Err() != nil {
 		return r.interrupted(cl.ctx, "", p.Name+" is running; run vm-shell to enter it")
 	}
+	args := m.EnterArgs(cl.ctx, p, cmd)
+	r.recordEntry(cl, m, p, cmd, args)
 	// Exec replaces vmhook: every lock was released when Ensure
 	// returned, and limactl's exit code becomes ours.
-	return m.Lima.Exec(m.EnterArgs(cl.ctx, p, cmd), r.environ)
+	return m.Lima.Exec(args, r.environ)
 }

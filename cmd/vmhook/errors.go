@@ -76,10 +76,17 @@ func isTerminal(v any) bool {
 type printer struct {
 	w     io.Writer
 	color bool
+	// said, when set, collects the lines printed, for a record of the run
+	// (see recordEntry).
+	said *[]string
 }
 
 func (p printer) line(format string, args ...any) {
-	fmt.Fprintf(p.w, "vmhook: %s\n", visible(fmt.Sprintf(format, args...)))
+	s := fmt.Sprintf("vmhook: %s\n", visible(fmt.Sprintf(format, args...)))
+	io.WriteString(p.w, s)
+	if p.said != nil {
+		*p.said = append(*p.said, s)
+	}
 }
 
 func (p printer) errorLine(err error) {

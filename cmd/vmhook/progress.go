@@ -57,6 +57,7 @@ func (p *progress) onPhase(line string) {
 }
 
 func (p *progress) begin() {
+	p.r.busy.Store(true)
 	if !p.tty {
 		p.r.say.line("%s…", p.what)
 		return

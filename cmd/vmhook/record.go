@@ -1,0 +1,110 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vmhook/vmhook/internal/atomicfile"
+	"github.com/vmhook/vmhook/internal/entry"
+	"github.com/vmhook/vmhook/projectvm"
+)
+
+// settle is how recent a change to an input may be for the run not to
+// record its decision: file times come from a clock that may lag the one
+// vmhook reads by a few milliseconds.
+const settle = 100 * time.Millisecond
+
+// forgetEntry removes the record of the last entry into the project cl
+// names, which this run of vmhook shell decides afresh; recordEntry writes
+// the new one if there is one to write.
+func (r *rt) forgetEntry(cl call, cmd []string) {
+	if path := entry.Path(entry.Dir(r.environ), cl.project, len(cmd) > 0); entry.Supported && path != "" && filepath.IsAbs(cl.project) {
+		_ = os.Remove(path)
+	}
+}
+
+// recordEntry records the decision to run limactl with args, for
+// vmhook-enter to repeat while nothing it was taken from changes (package
+// entry). Only a steady entry is recorded: a project given by an absolute
+// --project, whose VM was running and to which nothing was written, nothing
+// started and nothing waited for. Any input changed since the run began
+// (one it wrote, or anyone else) leaves the record out, so that a change
+// racing with the decision is never recorded as seen; the next entry
+// records it. Failing to record costs only speed, so it is silent.
+func (r *rt) recordEntry(cl call, m *projectvm.Manager, p *projectvm.Project, cmd, args []string) {
+	dir := entry.Dir(r.environ)
+	path := entry.Path(dir, cl.project, len(cmd) > 0)
+	lima, ok := m.Lima.(*projectvm.Command)
+	if !ok || !entry.Supported || path == "" || cl.vm != "" || p.Named || !filepath.IsAbs(cl.project) || r.busy.Load() {
+		return
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return
+	}
+	rec := &entry.Record{
+		Project:   cl.project,
+		Env:       entry.RelevantEnv(r.environ),
+		Limactl:   r.getenv("LIMACTL"),
+		Path:      lima.Path,
+		Command:   len(cmd) > 0,
+		Argv:      append([]string{"limactl"}, args[:len(args)-len(cmd)]...),
+		Terminal:  r.interactive(),
+		StderrTTY: isTerminal(r.stderr),
+		Said:      r.said,
+	}
+	if rec.Limactl == "" {
+		rec.Limactl = "limactl"
+	}
+	recent := r.start.Add(-settle).UnixNano()
+	stat := func(path string, follow, list bool) bool {
+		f, err := entry.Stat(path, follow)
+		f.List = list
+		if err != nil || !f.Missing && (list || !f.IsDir()) && f.Ctime >= recent {
+			return false
+		}
+		rec.Files = append(rec.Files, f)
+		return true
+	}
+	if rec.Vmhook, err = entry.Stat(self, true); err != nil || rec.Vmhook.Missing {
+		return
+	}
+	paths, follow, lists := m.EntryInputs(p, cl.project)
+	// What is below a missing directory is missing while it is.
+	missing := map[string]bool{}
+	for _, path := range paths {
+		if missing[filepath.Dir(path)] {
+			missing[path] = true
+			continue
+		}
+		if !stat(path, false, false) {
+			return
+		}
+		missing[path] = rec.Files[len(rec.Files)-1].Missing
+	}
+	for _, path := range append(follow, lima.Path) {
+		if !stat(path, true, false) {
+			return
+		}
+	}
+	for _, path := range lists {
+		if !stat(path, false, true) {
+			return
+		}
+	}
+	for _, pid := range m.LivePids(p) {
+		proc, ok := entry.ProcNow(pid)
+		if !ok {
+			return
+		}
+		rec.Procs = append(rec.Procs, proc)
+	}
+	if len(rec.Procs) < 2 {
+		return // a host agent and a VM process: Running, as Ensure saw it
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return
+	}
+	_ = atomicfile.Write(path, rec.Encode(), 0o600)
+}
