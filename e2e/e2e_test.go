@@ -138,8 +138,9 @@ func newHarness(t *testing.T, lima limatest.Binary) *harness {
 	// Teardown deletes every instance this run created, even on failure.
 	t.Cleanup(h.teardown)
 
-	// vmhook, built for this run.
-	build := exec.Command("go", "build", "-tags", testkit.BuildTags, "-o", filepath.Join(h.bin, "vmhook"), "./cmd/vmhook")
+	// vmhook and vmhook-enter, built for this run, side by side as go
+	// install puts them: the hook enters through vmhook-enter.
+	build := exec.Command("go", "build", "-tags", testkit.BuildTags, "-o", h.bin+"/", "./cmd/vmhook", "./cmd/vmhook-enter")
 	build.Dir = repo
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build vmhook: %v\n%s", err, out)

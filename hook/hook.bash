@@ -15,11 +15,19 @@
 # shellcheck disable=SC2016
 _vmhook_bin() { '@VMHOOK_BIN@' "$@"; }
 
+# _vmhook_shell enters a project's VM: vmhook-enter, which repeats vmhook's
+# last decision for the project while nothing it depends on has changed,
+# when it was installed beside vmhook, otherwise `vmhook shell`.
+# shellcheck disable=SC2016
+_vmhook_shell() { '@VMHOOK_ENTER@' "$@"; }
+
 # _vmhook_run runs `vmhook CMD ARGS…` for the project direnv loaded, if any.
 _vmhook_run() {
   local cmd=$1
   shift
-  if [[ -n ${VMHOOK_PROJECT-} ]]; then
+  if [[ $cmd == shell && -n ${VMHOOK_PROJECT-} ]]; then
+    _vmhook_shell --project "$VMHOOK_PROJECT" "$@"
+  elif [[ -n ${VMHOOK_PROJECT-} ]]; then
     _vmhook_bin "$cmd" --project "$VMHOOK_PROJECT" "$@"
   else
     _vmhook_bin "$cmd" "$@"

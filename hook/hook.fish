@@ -14,9 +14,18 @@ function __vmhook_bin
     '@VMHOOK_BIN@' $argv
 end
 
+# __vmhook_shell enters a project's VM: vmhook-enter, which repeats vmhook's
+# last decision for the project while nothing it depends on has changed,
+# when it was installed beside vmhook, otherwise `vmhook shell`.
+function __vmhook_shell
+    '@VMHOOK_ENTER@' $argv
+end
+
 # __vmhook_run runs `vmhook CMD ARGS…` for the project direnv loaded, if any.
 function __vmhook_run
-    if test -n "$VMHOOK_PROJECT"
+    if test "$argv[1]" = shell -a -n "$VMHOOK_PROJECT"
+        __vmhook_shell --project $VMHOOK_PROJECT $argv[2..-1]
+    else if test -n "$VMHOOK_PROJECT"
         __vmhook_bin $argv[1] --project $VMHOOK_PROJECT $argv[2..-1]
     else
         __vmhook_bin $argv

@@ -19,14 +19,34 @@ var files embed.FS
 // Shells are the shells Render supports, in the order help texts list them.
 var Shells = []string{"bash", "zsh", "fish"}
 
-// placeholder stands for the quoted vmhook path in the embedded files. It is
-// a complete single-quoted word, so the files stay valid shell as they are.
-const placeholder = "'@VMHOOK_BIN@'"
+// placeholder stands for the quoted vmhook path in the embedded files, and
+// enterPlaceholder for how to enter a project's VM. Each is a complete
+// single-quoted word, so the files stay valid shell as they are.
+const (
+	placeholder      = "'@VMHOOK_BIN@'"
+	enterPlaceholder = "'@VMHOOK_ENTER@'"
+)
 
 // Render returns the prompt hook for shell, calling the vmhook binary at
-// selfPath.
-func Render(shell, selfPath string) (string, error) {
-	return render("hook."+shell, shell, selfPath)
+// selfPath, and entering VMs through the vmhook-enter binary at enterPath:
+// `vmhook shell` when enterPath is "".
+func Render(shell, selfPath, enterPath string) (string, error) {
+	out, err := render("hook."+shell, shell, selfPath)
+	if err != nil {
+		return "", err
+	}
+	enter, err := Quote(shell, enterPath)
+	if enterPath == "" {
+		enter, err = Quote(shell, selfPath)
+		enter += " shell"
+	}
+	if err != nil {
+		return "", err
+	}
+	if !strings.Contains(out, enterPlaceholder) {
+		return "", fmt.Errorf("render hook.%s: no %s placeholder", shell, enterPlaceholder)
+	}
+	return strings.ReplaceAll(out, enterPlaceholder, enter), nil
 }
 
 // Completion returns the completion script for shell ("bash" or "zsh"),

@@ -12,12 +12,19 @@
 # _vmhook_bin runs the vmhook that printed this hook.
 _vmhook_bin() { '@VMHOOK_BIN@' "$@" }
 
+# _vmhook_shell enters a project's VM: vmhook-enter, which repeats vmhook's
+# last decision for the project while nothing it depends on has changed,
+# when it was installed beside vmhook, otherwise `vmhook shell`.
+_vmhook_shell() { '@VMHOOK_ENTER@' "$@" }
+
 # _vmhook_run runs `vmhook CMD ARGS…` for the project direnv loaded, if any.
 _vmhook_run() {
   emulate -L zsh
   local cmd=$1
   shift
-  if [[ -n ${VMHOOK_PROJECT-} ]]; then
+  if [[ $cmd == shell && -n ${VMHOOK_PROJECT-} ]]; then
+    _vmhook_shell --project "$VMHOOK_PROJECT" "$@"
+  elif [[ -n ${VMHOOK_PROJECT-} ]]; then
     _vmhook_bin "$cmd" --project "$VMHOOK_PROJECT" "$@"
   else
     _vmhook_bin "$cmd" "$@"

@@ -46,9 +46,10 @@ func TestQuoteRoundTrip(t *testing.T) {
 
 func TestRender(t *testing.T) {
 	const path = `/opt/my tools/it's/vmhook`
+	const enter = `/opt/my tools/it's/vmhook-enter`
 	for _, shell := range Shells {
 		t.Run(shell, func(t *testing.T) {
-			out, err := Render(shell, path)
+			out, err := Render(shell, path, enter)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,8 +57,20 @@ func TestRender(t *testing.T) {
 			if !strings.Contains(out, q) {
 				t.Errorf("hook does not call %s", q)
 			}
-			if strings.Contains(out, "@VMHOOK_BIN@") {
+			qe, _ := Quote(shell, enter)
+			if !strings.Contains(out, qe+` "$@"`) && !strings.Contains(out, qe+` $argv`) {
+				t.Errorf("hook does not enter through %s", qe)
+			}
+			if strings.Contains(out, "@VMHOOK_BIN@") || strings.Contains(out, "@VMHOOK_ENTER@") {
 				t.Error("placeholder left in the hook")
+			}
+			// Without vmhook-enter, entering is vmhook shell.
+			out, err = Render(shell, path, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out, q+` shell "$@"`) && !strings.Contains(out, q+` shell $argv`) {
+				t.Errorf("hook without vmhook-enter does not enter through %s shell", q)
 			}
 			for _, fn := range []string{"vm-shell", "vm-start", "vm-stop", "vm-status", "vm-destroy"} {
 				if !strings.Contains(out, fn) {
@@ -85,7 +98,7 @@ func TestCompletion(t *testing.T) {
 
 func TestUnknownShell(t *testing.T) {
 	for _, f := range []func() error{
-		func() error { _, err := Render("tcsh", "vmhook"); return err },
+		func() error { _, err := Render("tcsh", "vmhook", ""); return err },
 		func() error { _, err := Quote("tcsh", "vmhook"); return err },
 	} {
 		err := f()

@@ -44,6 +44,7 @@ func run(m *testing.M) int {
 	plain := filepath.Join(dir, "vmhook")
 	for _, b := range []struct{ out, pkg string }{
 		{plain, "github.com/vmhook/vmhook/cmd/vmhook"},
+		{plain + "-enter", "github.com/vmhook/vmhook/cmd/vmhook-enter"},
 		{filepath.Join(fakeDir, "limactl"), "github.com/vmhook/vmhook/internal/fakelimactl/limactl"},
 	} {
 		cmd := exec.Command(goTool(), "build", "-tags", testkit.BuildTags, "-o", b.out, b.pkg)
@@ -53,10 +54,14 @@ func run(m *testing.M) int {
 			return 1
 		}
 	}
+	// vmhook-enter beside it, as go install puts them: the hooks enter
+	// through it.
 	vmhookBin = filepath.Join(dir, awkwardDir, "vmhook")
-	if err := copyFile(plain, vmhookBin); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+	for _, name := range []string{"vmhook", "vmhook-enter"} {
+		if err := copyFile(filepath.Join(dir, name), filepath.Join(dir, awkwardDir, name)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 	}
 	return m.Run()
 }

@@ -30,7 +30,7 @@ func hookCommands(r *rt) []*cli.Command {
 				if err != nil {
 					return err
 				}
-				out, err := hook.Render(shell, r.selfPath())
+				out, err := hook.Render(shell, r.selfPath(), enterPath(r.selfPath()))
 				if err != nil {
 					return err
 				}
@@ -120,6 +120,16 @@ func (r *rt) selfPath() string {
 		}
 	}
 	return exe
+}
+
+// enterPath is the vmhook-enter installed beside the vmhook at self, or ""
+// when there is none (the hook then enters through vmhook shell).
+func enterPath(self string) string {
+	p := filepath.Join(filepath.Dir(self), "vmhook-enter")
+	if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+		return ""
+	}
+	return p
 }
 
 func sameFile(a, b string) bool {

@@ -37,7 +37,7 @@ func TestInitPrintsHook(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			want, _ := hook.Render(shell, exe)
+			want, _ := hook.Render(shell, exe, enterPath(exe))
 			if stdout != want {
 				t.Errorf("vmhook init %s does not print the hook rendered for %s", shell, exe)
 			}
