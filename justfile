@@ -3,9 +3,9 @@
 default:
     @just --list
 
-# Build vmhook into ./bin.
+# Build vmhook and vmhook-enter into ./bin.
 build:
-    go build -tags urfave_cli_no_docs -o bin/vmhook ./cmd/vmhook
+    go build -tags urfave_cli_no_docs -o bin/ ./cmd/vmhook ./cmd/vmhook-enter
 
 # Run the test suite (real-Lima tests skip without limactl).
 test:
