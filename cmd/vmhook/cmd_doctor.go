@@ -15,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vmhook/vmhook/internal/entry"
 	"github.com/vmhook/vmhook/projectvm"
 	"github.com/vmhook/vmhook/stdlib"
 )
@@ -63,6 +64,7 @@ func (r *rt) doctor(ctx context.Context) error {
 		checkUser(),
 		r.checkLimaHome(env),
 		r.checkHook(),
+		r.checkEnter(),
 		r.checkStdlib(env),
 		r.checkDirenv(ctx),
 		checkLockDir(env),
@@ -198,6 +200,22 @@ func (r *rt) checkHook() doctorCheck {
 		return checkFailed("hook", "loaded in another %s (pid %d), not in the shell running doctor (pid %d); %s", name, pid, os.Getppid(), fix)
 	}
 	return checkOK("hook", "%s hook loaded in this shell (pid %d)", name, pid)
+}
+
+// checkEnter says whether the hook enters VMs through vmhook-enter.
+func (r *rt) checkEnter() doctorCheck {
+	self := r.selfPath()
+	if p := enterPath(self); p != "" {
+		if !entry.Supported {
+			c := checkOK("enter", "%s installed; it hands every entry to vmhook shell here (records need Linux's /proc)", p)
+			c.warn = true
+			return c
+		}
+		return checkOK("enter", "the hook enters through %s", p)
+	}
+	c := checkOK("enter", "no vmhook-enter beside %s: the hook enters through vmhook shell, a few milliseconds slower; install both with go install ./cmd/...", self)
+	c.warn = true
+	return c
 }
 
 // direnvConfigDir is where direnv looks for lib/*.sh and direnvrc.

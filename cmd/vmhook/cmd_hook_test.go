@@ -185,6 +185,7 @@ func TestDoctorAllGood(t *testing.T) {
 		"direnv":    "ok " + filepath.Join(home, "bin", "direnv") + " (2.32.1)",
 		"locks":     "ok " + filepath.Join(home, ".local", "state", "vmhook", "locks") + " is writable",
 		"user":      "ok not root",
+		"enter":     "warn no vmhook-enter beside " + testExecutable(t) + ": the hook enters through vmhook shell, a few milliseconds slower; install both with go install ./cmd/...",
 	}
 	wantCode := 0
 	if os.Geteuid() == 0 {
@@ -237,7 +238,7 @@ func TestDoctorFailures(t *testing.T) {
 			}
 		}
 	}
-	if code != 1 || !regexp.MustCompile(`^vmhook: [67] of 7 checks failed\n$`).MatchString(stderr) {
+	if code != 1 || !regexp.MustCompile(`^vmhook: [67] of 8 checks failed\n$`).MatchString(stderr) {
 		t.Errorf("exit %d, stderr %q; want exit 1 and a count of failed checks", code, stderr)
 	}
 }
@@ -326,4 +327,28 @@ func TestDoctorHookAndStdlibStates(t *testing.T) {
 			t.Errorf("got %q, want the check to look in %s", got, filepath.Join(cfg, "lib"))
 		}
 	})
+}
+
+// TestEnterPath: the hook enters through the vmhook-enter installed beside
+// vmhook, and only through an executable file of that name.
+func TestEnterPath(t *testing.T) {
+	dir := t.TempDir()
+	self := filepath.Join(dir, "vmhook")
+	if got := enterPath(self); got != "" {
+		t.Errorf("without vmhook-enter: %q", got)
+	}
+	enter := filepath.Join(dir, "vmhook-enter")
+	os.WriteFile(enter, nil, 0o644)
+	if got := enterPath(self); got != "" {
+		t.Errorf("with a vmhook-enter that is not executable: %q", got)
+	}
+	os.Chmod(enter, 0o755)
+	if got := enterPath(self); got != enter {
+		t.Errorf("enterPath = %q, want %q", got, enter)
+	}
+	os.Remove(enter)
+	os.Mkdir(enter, 0o755)
+	if got := enterPath(self); got != "" {
+		t.Errorf("with a directory called vmhook-enter: %q", got)
+	}
 }
