@@ -550,6 +550,7 @@ func TestE2E(t *testing.T) {
 		h.run("vmhook", "shell", "--project", dir, "--", "true")
 		h.record("vmhook shell -- true", time.Since(start))
 	}
+	h.checkRecordedEntry(dir, name)
 
 	// 4. A guest port listed in ports: is reachable at the host port vmhook
 	// status reports; unlisted ones, whatever they bind, are not forwarded.

@@ -84,6 +84,7 @@ func smoke(t *testing.T, lima limatest.Binary) {
 		h.run("vmhook", "shell", "--project", dir, "--", "true")
 		h.record("vmhook shell -- true", time.Since(start))
 	}
+	h.checkRecordedEntry(dir, name)
 
 	h.stopThenEnter(main, dir, name, "smoke")
 	if got := h.marker(main, "cat ~/persist.txt; cat from-vm.txt", 30*time.Second); got != "kept\nhi" {
