@@ -2,10 +2,11 @@ package shelltest
 
 import (
 	"fmt"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/vmhook/vmhook/internal/entry"
 )
 
 // TestRecordedEntry: at a terminal, in each shell, entering a running VM
@@ -20,8 +21,7 @@ func TestRecordedEntry(t *testing.T) {
 		tm.sync()
 		tm.typeLine("cd " + w.project)
 		tm.waitCalls("shell", 1)
-		record := filepath.Join(w.home, ".local", "state", "vmhook", "enter", "shell",
-			strings.ReplaceAll(strings.ReplaceAll(w.project, "%", "%25"), "/", "%2F"))
+		record := entry.Path(entry.Dir(w.env), w.project, false)
 		identity := func() string {
 			var st syscall.Stat_t
 			if syscall.Stat(record, &st) != nil {
