@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Measures the decision path of `vmhook shell` for a running VM (everything up
-# to the exec of limactl) beside one `limactl list --json NAME`, in one
-# hyperfine run, as the same unprivileged user.
+# Measures the decision to enter a running VM (everything up to the exec of
+# limactl) beside one `limactl list --json NAME`, in one hyperfine run, as
+# the same unprivileged user: vmhook-enter repeating vmhook's recorded
+# decision, as the hook and vm-shell enter, and `vmhook shell` deciding
+# afresh. limactl is replaced by /bin/true, which is measured alone too:
+# what the decision costs is a row less the /bin/true row.
 #
-# Usage: bench/shell-decision.sh [VMHOOK_BINARY]
+# Usage: bench/shell-decision.sh [VMHOOK_BINARY]   (vmhook-enter beside it)
 # Needs hyperfine and a real limactl. Under root it re-runs itself as the
 # test user (limactl refuses root). Writes bench/results/shell-decision.md.
 set -euo pipefail
@@ -18,9 +21,9 @@ if [ "$(id -u)" = 0 ]; then
 	given=${1:-}
 	bin=$(mktemp -d /tmp/vhbench.XXXXXX)/vmhook
 	if [ -z "$given" ]; then
-		(cd "$repo" && go build -tags urfave_cli_no_docs -o "$bin" ./cmd/vmhook)
+		(cd "$repo" && go build -tags urfave_cli_no_docs -o "$(dirname "$bin")/" ./cmd/vmhook ./cmd/vmhook-enter)
 	else
-		cp "$given" "$bin"
+		cp "$given" "$given-enter" "$(dirname "$bin")/"
 	fi
 	chmod -R a+rX "$(dirname "$bin")"
 	out=$(mktemp -d /tmp/vhbench-out.XXXXXX)
@@ -84,7 +87,24 @@ mkdir -p "$XDG_STATE_HOME/vmhook"
 printf '{"path":"/bin/true","size":%s,"modTime":%s,"version":"%s"}\n' \
 	"$(stat -c %s /bin/true)" "$(stat -c %.9Y /bin/true | tr -d .)" "$version" \
 	>"$XDG_STATE_HOME/vmhook/limactl-version.json"
+# vmhook records a steady entry for vmhook-enter to repeat; the first
+# entries after the set-up find its files too fresh to record (see
+# recordEntry), so enter until the record is there.
+record="$XDG_STATE_HOME/vmhook/enter/command/$(printf '%s' "$work/proj" | sed 's/%/%25/g; s|/|%2F|g')"
+for _ in $(seq 50); do
+	"$bin" shell --project "$work/proj" -- true
+	[ -f "$record" ] && break
+	sleep 0.1
+done
+[ -f "$record" ] || { echo "setup: vmhook recorded no entry" >&2; exit 1; }
+# vmhook-enter's runs must be its own: one that missed would hand over to
+# vmhook, which writes the record afresh.
+before=$(stat -c %i.%Z "$record")
+"$bin-enter" --project "$work/proj" -- true
+[ "$(stat -c %i.%Z "$record")" = "$before" ] || { echo "setup: vmhook-enter did not repeat the recorded decision" >&2; exit 1; }
 hyperfine --warmup 20 --runs 300 -N \
 	--export-markdown "$out/shell-decision.md" \
+	-n "vmhook-enter (recorded decision, exec true)" "$bin-enter --project $work/proj -- true" \
 	-n "vmhook shell (decide, exec true)" "$bin shell --project $work/proj -- true" \
+	-n "/bin/true alone" "/bin/true" \
 	-n "limactl list --json NAME" "$limactl list --json $name"
