@@ -93,6 +93,9 @@ func TestBenchVM(t *testing.T) {
 		h.send(main, "exit")
 		h.waitPane(main, `host%\s*$`, 30*time.Second)
 	}
+	// A prompt is seen when the pane is next looked at: at 100 ms, entries
+	// of 0.6 s differed by a sixth for one look more or less.
+	h.poll = 10 * time.Millisecond
 	for i := 0; i < rounds; i++ {
 		enter("bare: limactl shell NAME → prompt", "limactl shell "+name)
 		enter("vm-shell → prompt", "vm-shell")

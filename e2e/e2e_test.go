@@ -46,7 +46,10 @@ const bootTimeout = 8 * time.Minute
 // boots vmhook's normal configs here, a HOME with zsh, direnv and vmhook set
 // up, and a tmux server.
 type harness struct {
-	t        *testing.T
+	t *testing.T
+	// poll is how often waitPane looks at a pane: 100 ms unless set. What
+	// waitPane times is known to that resolution only.
+	poll     time.Duration
 	lima     limatest.Binary // the real limactl this run drives
 	repo     string
 	root     string // everything of this run lives below it
@@ -326,7 +329,11 @@ func (h *harness) waitPane(target, re string, timeout time.Duration) string {
 		if time.Now().After(deadline) {
 			h.t.Fatalf("pane %s: no match for %q within %s; pane shows:\n%s", target, re, timeout, c)
 		}
-		time.Sleep(100 * time.Millisecond)
+		poll := h.poll
+		if poll == 0 {
+			poll = 100 * time.Millisecond
+		}
+		time.Sleep(poll)
 	}
 }
 
