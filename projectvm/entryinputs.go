@@ -1,12 +1,8 @@
 package projectvm
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 )
 
 // EntryInputs are the paths that entering p's running VM is decided from
@@ -16,12 +12,12 @@ import (
 // them with lstat(2), and follow with stat(2).
 //
 // Every path in the chain to each one is listed, so that a directory
-// swapped for a link is seen; so are the files the decision found
-// missing, whose appearance changes it, each after the directories above
-// it. arg is the --project argument as
-// given. The directories in lists are read for their entries (the
-// instances under LIMA_HOME), so the record compares their times too.
-// TestEntryInputsCoverEntry holds this list to what an entry reads.
+// swapped for a link is seen; so are the files the decision found missing,
+// whose appearance changes it, each after the directories above it. arg is
+// the --project argument as given. The directories in lists are read for
+// their entries (the instances under LIMA_HOME), so the record compares
+// their times too. TestEntryInputsCoverEntry holds this list to what an
+// entry reads.
 func (m *Manager) EntryInputs(p *Project, arg string) (paths, follow, lists []string) {
 	e := m.Env
 	seen := map[string]bool{}
@@ -75,28 +71,18 @@ func (m *Manager) EntryInputs(p *Project, arg string) (paths, follow, lists []st
 // registry, the config of each claim, and each instance's files and its
 // project's config.
 func portInputs(e Env) (registry string, claims, instances []string) {
-	registry = e.portRegistry()
-	if data, err := os.ReadFile(registry); err == nil {
-		var r portRegistry
-		if json.Unmarshal(data, &r) == nil {
-			for _, c := range r.Claims {
-				claims = append(claims, c.Config)
-			}
-			slices.Sort(claims)
-		}
+	r := readPortRegistry(e)
+	for _, c := range r.Claims {
+		claims = append(claims, c.Config)
 	}
-	entries, _ := os.ReadDir(e.LimaHome)
-	for _, ent := range entries {
-		name := ent.Name()
-		if !ent.IsDir() || strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") {
-			continue
-		}
+	slices.Sort(claims)
+	for _, name := range instanceNames(e) {
 		instances = append(instances, e.instanceFile(name, limaYAML), e.instanceFile(name, ownerFile))
 		if owner, _, err := ownerOf(e, name); err == nil && !owner.IsZero() {
 			instances = append(instances, owner.config(e, name))
 		}
 	}
-	return registry, claims, instances
+	return r.path, claims, instances
 }
 
 // LivePids are the pids of p's VM processes that InstanceState counts as
@@ -105,12 +91,7 @@ func (m *Manager) LivePids(p *Project) []int {
 	var pids []int
 	files := []struct{ file, cmd string }{{hostAgentPid, "hostagent"}}
 	for _, f := range append(files, driverPidFiles...) {
-		path := m.Env.instanceFile(p.Name, f.file)
-		if !pidAlive(path, f.cmd) {
-			continue
-		}
-		data, _ := os.ReadFile(path)
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil {
+		if pid := alivePid(m.Env.instanceFile(p.Name, f.file), f.cmd); pid != 0 {
 			pids = append(pids, pid)
 		}
 	}

@@ -55,12 +55,7 @@ type portUse struct {
 // have no VM yet: the ports of every instance vmhook created are read from
 // the instance (Lima's copy of the config) and from its project's config.
 func loadPortRegistry(e Env) (*portRegistry, error) {
-	r := &portRegistry{path: e.portRegistry(), Claims: map[string]portClaim{}, free: portFree}
-	if data, err := os.ReadFile(r.path); err == nil {
-		if json.Unmarshal(data, r) != nil || r.Claims == nil {
-			r.Claims = map[string]portClaim{}
-		}
-	}
+	r := readPortRegistry(e)
 	// Drop claims whose config is gone: that project was deleted or moved.
 	for name, c := range r.Claims {
 		if _, err := os.Stat(c.Config); err != nil {
@@ -69,6 +64,30 @@ func loadPortRegistry(e Env) (*portRegistry, error) {
 	}
 	r.readInUse = func() []portUse { return portsInUse(e) }
 	return r, nil
+}
+
+// readPortRegistry reads the registry file as it is, every claim kept.
+func readPortRegistry(e Env) *portRegistry {
+	r := &portRegistry{path: e.portRegistry(), Claims: map[string]portClaim{}, free: portFree}
+	if data, err := os.ReadFile(r.path); err == nil {
+		if json.Unmarshal(data, r) != nil || r.Claims == nil {
+			r.Claims = map[string]portClaim{}
+		}
+	}
+	return r
+}
+
+// instanceNames are the directories under LIMA_HOME that may be instances:
+// Lima's own (_config, _disks…) and hidden ones left out.
+func instanceNames(e Env) []string {
+	entries, _ := os.ReadDir(e.LimaHome)
+	var names []string
+	for _, ent := range entries {
+		if name := ent.Name(); ent.IsDir() && !strings.HasPrefix(name, "_") && !strings.HasPrefix(name, ".") {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // uses returns inUse, reading the instances the first time.
@@ -85,16 +104,8 @@ func (r *portRegistry) uses() []portUse {
 // each instance's config, and from the config its project would create it
 // from next.
 func portsInUse(e Env) []portUse {
-	entries, err := os.ReadDir(e.LimaHome)
-	if err != nil {
-		return nil
-	}
 	var out []portUse
-	for _, ent := range entries {
-		name := ent.Name()
-		if !ent.IsDir() || strings.HasPrefix(name, "_") || strings.HasPrefix(name, ".") {
-			continue
-		}
+	for _, name := range instanceNames(e) {
 		if _, err := os.Stat(e.instanceFile(name, limaYAML)); err != nil {
 			continue
 		}

@@ -51,15 +51,22 @@ func InstanceState(instDir string) State {
 
 // pidAlive reports whether the pid file names a live process whose command
 // line contains want (guarding against pid reuse). Zombies count as dead.
-func pidAlive(pidFile, want string) bool {
+func pidAlive(pidFile, want string) bool { return alivePid(pidFile, want) != 0 }
+
+// alivePid is the pid the pid file names when pidAlive holds, else 0.
+func alivePid(pidFile, want string) int {
 	data, err := os.ReadFile(pidFile)
 	if err != nil {
-		return false
+		return 0
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 {
-		return false
+	if err != nil || pid <= 0 || !procAlive(pid, want) {
+		return 0
 	}
+	return pid
+}
+
+func procAlive(pid int, want string) bool {
 	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
 		return false
 	}
