@@ -2,7 +2,8 @@ package projectvm
 
 import (
 	"os"
-	"strings"
+
+	"github.com/vmhook/vmhook/internal/entry"
 )
 
 // UseDeps lists what the answer of `vmhook use` for p depends on, so that
@@ -68,11 +69,4 @@ func useEnv() []string {
 }
 
 // getenv returns the last value of k in environ, "" when unset.
-func getenv(environ []string, k string) string {
-	for i := len(environ) - 1; i >= 0; i-- {
-		if v, ok := strings.CutPrefix(environ[i], k+"="); ok {
-			return v
-		}
-	}
-	return ""
-}
+func getenv(environ []string, k string) string { return entry.Getenv(environ, k) }

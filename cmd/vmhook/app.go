@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vmhook/vmhook/internal/entry"
 	"github.com/vmhook/vmhook/projectvm"
 )
 
@@ -77,14 +78,7 @@ type rt struct {
 	busy  atomic.Bool
 }
 
-func (r *rt) getenv(k string) string {
-	for i := len(r.environ) - 1; i >= 0; i-- {
-		if v, ok := strings.CutPrefix(r.environ[i], k+"="); ok {
-			return v
-		}
-	}
-	return ""
-}
+func (r *rt) getenv(k string) string { return entry.Getenv(r.environ, k) }
 
 func (r *rt) env() (projectvm.Env, error) {
 	return projectvm.NewEnv(r.environ, projectvm.Host{OS: runtime.GOOS, Arch: runtime.GOARCH, UID: os.Getuid()})

@@ -247,7 +247,7 @@ func (r *rt) checkStdlib(env projectvm.Env) doctorCheck {
 }
 
 func (r *rt) checkDirenv(ctx context.Context) doctorCheck {
-	p, ok := lookPathIn("direnv", r.getenv("PATH"))
+	p, ok := entry.LookPath("direnv", r.getenv("PATH"))
 	if !ok {
 		return checkFailed("direnv", "direnv not found on PATH; install it with your package manager")
 	}

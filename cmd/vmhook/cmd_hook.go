@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/vmhook/vmhook/hook"
+	"github.com/vmhook/vmhook/internal/entry"
 	"github.com/vmhook/vmhook/stdlib"
 )
 
@@ -111,7 +112,7 @@ func (r *rt) selfPath() string {
 	if len(r.args) > 0 {
 		arg0 := r.args[0]
 		if !strings.Contains(arg0, "/") {
-			arg0, _ = lookPathIn(arg0, r.getenv("PATH"))
+			arg0, _ = entry.LookPath(arg0, r.getenv("PATH"))
 		}
 		if arg0 != "" {
 			if abs, err := filepath.Abs(arg0); err == nil && sameFile(abs, exe) {
@@ -125,11 +126,10 @@ func (r *rt) selfPath() string {
 // enterPath is the vmhook-enter installed beside the vmhook at self, or ""
 // when there is none (the hook then enters through vmhook shell).
 func enterPath(self string) string {
-	p := filepath.Join(filepath.Dir(self), "vmhook-enter")
-	if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
-		return ""
+	if p := filepath.Join(filepath.Dir(self), "vmhook-enter"); entry.Executable(p) {
+		return p
 	}
-	return p
+	return ""
 }
 
 func sameFile(a, b string) bool {
@@ -139,19 +139,4 @@ func sameFile(a, b string) bool {
 	}
 	fb, err := os.Stat(b)
 	return err == nil && os.SameFile(fa, fb)
-}
-
-// lookPathIn finds an executable name in the directories of pathEnv, which is
-// the PATH of the environment vmhook was given rather than of the process.
-func lookPathIn(name, pathEnv string) (string, bool) {
-	for _, dir := range filepath.SplitList(pathEnv) {
-		if dir == "" {
-			dir = "."
-		}
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return p, true
-		}
-	}
-	return "", false
 }

@@ -186,7 +186,7 @@ func RelevantEnv(environ []string) []string {
 }
 
 // Getenv returns the value of the last entry for name in environ, as the
-// shell and vmhook read it.
+// shell and every part of vmhook read it.
 func Getenv(environ []string, name string) string {
 	for i := len(environ) - 1; i >= 0; i-- {
 		if v, ok := strings.CutPrefix(environ[i], name+"="); ok {
@@ -231,27 +231,27 @@ func Path(dir, project string, command bool) string {
 	return filepath.Join(dir, kind, name)
 }
 
-// LookPath finds name the way vmhook finds limactl (os/exec.LookPath): a
-// name with a slash as it is, otherwise the first executable regular file
-// called name in PATH. It reports false for anything LookPath would refuse
-// or find elsewhere than in an absolute directory.
+// LookPath finds name as os/exec.LookPath does, in the directories of path
+// (a PATH value): a name with a slash as it is, otherwise the first
+// executable regular file called name in them. What it finds may be
+// relative, which LookPath refuses and a shell runs.
 func LookPath(name, path string) (string, bool) {
 	if strings.Contains(name, "/") {
-		return name, executable(name)
+		return name, Executable(name)
 	}
 	for _, dir := range filepath.SplitList(path) {
 		if dir == "" {
 			dir = "."
 		}
-		p := filepath.Join(dir, name)
-		if executable(p) {
-			return p, filepath.IsAbs(p)
+		if p := filepath.Join(dir, name); Executable(p) {
+			return p, true
 		}
 	}
 	return "", false
 }
 
-func executable(path string) bool {
+// Executable reports whether path is a regular file someone may execute.
+func Executable(path string) bool {
 	var st syscall.Stat_t
 	return syscall.Stat(path, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFREG && st.Mode&0o111 != 0
 }
@@ -296,6 +296,7 @@ func (r *Record) Diff(project string, command bool, environ []string, vmhook str
 			return "process " + strconv.Itoa(p.Pid)
 		}
 	}
+	// vmhook found limactl at an absolute path (os/exec refuses others).
 	if found, ok := LookPath(r.Limactl, Getenv(environ, "PATH")); !ok || found != r.Path {
 		return "limactl " + found
 	}
