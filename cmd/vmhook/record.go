@@ -15,28 +15,36 @@ import (
 // vmhook reads by a few milliseconds.
 const settle = 100 * time.Millisecond
 
+// entryRecord is where an entry with cl and cmd is recorded, or "" for
+// one that is not: vmhook-enter knows a project only by an absolute
+// --project, and records are kept on Linux only.
+func (r *rt) entryRecord(cl call, cmd []string) string {
+	if !entry.Supported || cl.vm != "" || !filepath.IsAbs(cl.project) {
+		return ""
+	}
+	return entry.Path(entry.Dir(r.environ), cl.project, len(cmd) > 0)
+}
+
 // forgetEntry removes the record of the last entry into the project cl
 // names, which this run of vmhook shell decides afresh; recordEntry writes
 // the new one if there is one to write.
 func (r *rt) forgetEntry(cl call, cmd []string) {
-	if path := entry.Path(entry.Dir(r.environ), cl.project, len(cmd) > 0); entry.Supported && path != "" && filepath.IsAbs(cl.project) {
+	if path := r.entryRecord(cl, cmd); path != "" {
 		_ = os.Remove(path)
 	}
 }
 
 // recordEntry records the decision to run limactl with args, for
 // vmhook-enter to repeat while nothing it was taken from changes (package
-// entry). Only a steady entry is recorded: a project given by an absolute
-// --project, whose VM was running and to which nothing was written, nothing
-// started and nothing waited for. Any input changed since the run began
+// entry). Only a steady entry is recorded: one entryRecord names, into a
+// VM that was running, with nothing written, started or waited for. Any input changed since the run began
 // (one it wrote, or anyone else) leaves the record out, so that a change
 // racing with the decision is never recorded as seen; the next entry
 // records it. Failing to record costs only speed, so it is silent.
 func (r *rt) recordEntry(cl call, m *projectvm.Manager, p *projectvm.Project, cmd, args []string) {
-	dir := entry.Dir(r.environ)
-	path := entry.Path(dir, cl.project, len(cmd) > 0)
+	path := r.entryRecord(cl, cmd)
 	lima, ok := m.Lima.(*projectvm.Command)
-	if !ok || !entry.Supported || path == "" || cl.vm != "" || p.Named || !filepath.IsAbs(cl.project) || r.busy.Load() {
+	if !ok || path == "" || p.Named || r.busy.Load() {
 		return
 	}
 	self, err := os.Executable()
