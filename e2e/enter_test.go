@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"fmt"
 	"strings"
-	"syscall"
 
 	"github.com/vmhook/vmhook/internal/entry"
 )
@@ -15,12 +13,12 @@ import (
 func (h *harness) checkRecordedEntry(dir, name string) {
 	h.t.Helper()
 	record := entry.Path(entry.Dir(h.env()), dir, true)
-	identity := func() string {
-		var st syscall.Stat_t
-		if syscall.Stat(record, &st) != nil {
-			return ""
+	identity := func() entry.File {
+		f, err := entry.Stat(record, true)
+		if err != nil {
+			h.t.Fatal(err)
 		}
-		return fmt.Sprint(st.Ino, st.Ctim.Nano())
+		return f
 	}
 	// An entry just after a file vmhook reads changed records nothing;
 	// the next one does.
@@ -30,7 +28,7 @@ func (h *harness) checkRecordedEntry(dir, name string) {
 		if want := "guard=1:" + name; strings.TrimSpace(out) != want {
 			h.t.Fatalf("vmhook-enter ran the command as %q, want %q", strings.TrimSpace(out), want)
 		}
-		if before != "" && identity() == before {
+		if !before.Missing && identity() == before {
 			return
 		}
 		if i == 5 {

@@ -3,7 +3,6 @@ package shelltest
 import (
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/vmhook/vmhook/internal/entry"
@@ -22,12 +21,12 @@ func TestRecordedEntry(t *testing.T) {
 		tm.typeLine("cd " + w.project)
 		tm.waitCalls("shell", 1)
 		record := entry.Path(entry.Dir(w.env), w.project, false)
-		identity := func() string {
-			var st syscall.Stat_t
-			if syscall.Stat(record, &st) != nil {
-				return ""
+		identity := func() entry.File {
+			f, err := entry.Stat(record, true)
+			if err != nil {
+				t.Fatal(err)
 			}
-			return fmt.Sprint(st.Ino, st.Ctim.Nano())
+			return f
 		}
 		want := fmt.Sprintf("fake-limactl shell %s workdir=%s cmd=%s", w.vm, w.project, guestCmd(w.vm))
 		// An entry right after the start finds the VM's files too fresh to
@@ -37,7 +36,7 @@ func TestRecordedEntry(t *testing.T) {
 			tm.typeLine("cd ..; cd " + w.project)
 			tm.waitCalls("shell", n)
 			tm.sync()
-			if before != "" && identity() == before {
+			if !before.Missing && identity() == before {
 				break
 			}
 			if n == 8 {

@@ -122,14 +122,14 @@ func (w *world) record() string {
 	return entry.Path(entry.Dir(w.env), w.project, true)
 }
 
-// identity is the record file's inode and change time: vmhook writes a new
-// file each time it records, vmhook-enter never writes.
-func (w *world) identity() string {
-	var st syscall.Stat_t
-	if err := syscall.Stat(w.record(), &st); err != nil {
-		return "none"
+// identity is the record file as stat(2) sees it: vmhook writes a new file
+// each time it records, vmhook-enter never writes.
+func (w *world) identity() entry.File {
+	f, err := entry.Stat(w.record(), true)
+	if err != nil {
+		w.t.Fatal(err)
 	}
-	return fmt.Sprint(st.Ino, st.Ctim.Nano())
+	return f
 }
 
 // recorded enters until vmhook has recorded its decision: a run that found
@@ -143,7 +143,7 @@ func (w *world) recorded() result {
 		if r.code != 0 {
 			w.t.Fatalf("entry failed (exit %d): %s", r.code, r.stderr)
 		}
-		if w.identity() != "none" {
+		if !w.identity().Missing {
 			return r
 		}
 		if time.Now().After(deadline) {
@@ -166,7 +166,7 @@ func (w *world) fast(want result) {
 	r := w.enter(w.env)
 	if r.code != 0 || w.identity() != id {
 		w.t.Logf("the record differs in: %s", why)
-		w.t.Fatalf("the entry went through vmhook (record %s → %s, exit %d): %s", id, w.identity(), r.code, r.stderr)
+		w.t.Fatalf("the entry went through vmhook (record %+v → %+v, exit %d): %s", id, w.identity(), r.code, r.stderr)
 	}
 	if strings.Join(r.calls, "\n") != strings.Join(want.calls, "\n") || r.stderr != want.stderr {
 		w.t.Fatalf("vmhook-enter did not repeat vmhook's entry:\n got  %q %q\n want %q %q", r.calls, r.stderr, want.calls, want.stderr)
@@ -179,7 +179,7 @@ func (w *world) slow(env []string) result {
 	w.t.Helper()
 	id := w.identity()
 	r := w.enter(env)
-	if w.identity() == id && id != "none" {
+	if w.identity() == id && !id.Missing {
 		w.t.Fatalf("vmhook-enter repeated a decision whose inputs changed: %q %q", r.calls, r.stderr)
 	}
 	return r
