@@ -6,6 +6,7 @@
 package hook
 
 import (
+	"cmp"
 	"embed"
 	"fmt"
 	"strings"
@@ -35,13 +36,12 @@ func Render(shell, selfPath, enterPath string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	enter, err := Quote(shell, enterPath)
-	if enterPath == "" {
-		enter, err = Quote(shell, selfPath)
-		enter += " shell"
-	}
+	enter, err := Quote(shell, cmp.Or(enterPath, selfPath))
 	if err != nil {
 		return "", err
+	}
+	if enterPath == "" {
+		enter += " shell"
 	}
 	if !strings.Contains(out, enterPlaceholder) {
 		return "", fmt.Errorf("render hook.%s: no %s placeholder", shell, enterPlaceholder)
