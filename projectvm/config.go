@@ -15,11 +15,12 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/vmhook/vmhook/internal/lazyre"
+	"github.com/vmhook/vmhook/internal/version"
 	"github.com/vmhook/vmhook/templates"
 )
 
 // Version is vmhook's version, recorded in every generated config.
-var Version = "0.1.0"
+var Version = version.Version
 
 // Host describes the machine the VM runs on.
 type Host struct {
