@@ -184,6 +184,11 @@ func (m *Manager) drift(instDir, config string) Drift {
 	if b, err := os.ReadFile(filepath.Join(instDir, limaYAML)); err == nil {
 		_ = yaml.Unmarshal(b, &then)
 	}
+	// A config rendered again from other inputs (a user setting that
+	// changes no field, such as allowMounts) asks the VM for nothing new.
+	if now != nil && reflect.DeepEqual(now, then) {
+		return Drift{}
+	}
 	d.Ports = !reflect.DeepEqual(now["portForwards"], then["portForwards"])
 	now, then = m.recreateFields(now), m.recreateFields(then)
 	for _, k := range []string{"arch", "disk", "images", "vmType"} {
