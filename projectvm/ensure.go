@@ -204,6 +204,9 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project, in Instance) err
 		if err := m.ensureDataDisk(ctx, p); err != nil {
 			return err
 		}
+		if err := m.verifyDoc(p, p.ConfigPath, "the config"); err != nil {
+			return err
+		}
 		started := time.Now()
 		if err := m.Lima.Run(ctx, m.OnPhase, "create", "--name", p.Name, "--tty=false", p.ConfigPath); err != nil {
 			return m.failedCreate(p, started, err)
@@ -232,6 +235,22 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project, in Instance) err
 		m.noticeDrift(p)
 	}
 	return m.start(ctx, p)
+}
+
+// verifyDoc checks, right before Lima reads the document at path, that its
+// host paths still resolve to themselves (verifyHostPaths). It holds for a
+// document vmhook generated, which names every path resolved; one written
+// by hand, which may name a path through a link, is judged as resolved at
+// every run instead (Project.Needs), right before this.
+func (m *Manager) verifyDoc(p *Project, path, docName string) error {
+	data, err := readNoFollow(path)
+	if err != nil {
+		return nil // Lima reports what it cannot read
+	}
+	if _, _, ok := ParseConfig(data); !ok {
+		return nil
+	}
+	return verifyHostPaths(p.Name, docName, data, m.Env.Home)
 }
 
 // failedCreate cleans up after a limactl create that failed, which may have

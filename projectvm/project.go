@@ -129,7 +129,7 @@ func OpenProject(e Env, dir string, flags Flags) (*Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.Settings.CheckMounts(e.Home, p.SettingsPath); err != nil {
+	if err := p.Settings.resolve(e.Home, p.SettingsPath); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -168,7 +168,7 @@ func OpenNamed(e Env, name string, flags Flags) (*Project, error) {
 	}
 	// A named VM is the user's own machine: its mounts are theirs to choose,
 	// but its paths are checked as a project's are.
-	if err := p.Settings.CheckMounts(e.Home, def); err != nil {
+	if err := p.Settings.resolve(e.Home, def); err != nil {
 		return nil, err
 	}
 	return p, nil

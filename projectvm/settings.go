@@ -35,8 +35,15 @@ type Settings struct {
 	// Data is the named VM's data disk; nil when it has none.
 	Data *DataDisk `json:"data,omitempty"`
 	// AllowMounts lists host directories outside the project that project
-	// settings may mount; only the user config can set it.
-	AllowMounts []string `json:"-"`
+	// settings may mount; only the user config can set it. Resolved, it is
+	// an input of the config: a link in it that is retargeted changes what
+	// it covers, and the config is judged again.
+	AllowMounts []string `json:"allowMounts,omitempty"`
+	// HostPaths are the host paths of the settings that resolve to another
+	// path than written, and the files whose content vmhook hands Lima
+	// (see resolve). As an input of the config, a retargeted link or an
+	// edited provision file renders and judges it again.
+	HostPaths []HostPath `json:"hostPaths,omitempty"`
 }
 
 // Image is a guest disk image: a local path or URL, with an optional digest
@@ -597,55 +604,109 @@ func isSSHDir(home, p string) bool {
 	return within(p, ssh) || within(ssh, p) || within(realPath(ssh), p)
 }
 
-// resolvePaths makes mount and socket paths absolute: relative to dir for a
-// project file, and requires them absolute (or ~) for the user config.
+// resolvePaths makes the host paths of a layer absolute: relative to dir
+// for a project file (the directory the file is in), and requires them
+// absolute (or ~) for the user config, whose directory means nothing to
+// what it names. The same holds for the host paths of its raw lima:
+// settings, except mounts, which Lima itself refuses relative.
 func (pl *parsedLayer) resolvePaths(dir string) error {
+	bad := func(top, field, format string, args ...any) error {
+		return &SettingsError{Source: pl.source, Line: pl.lines[top], Field: field, Msg: fmt.Sprintf(format, args...)}
+	}
+	abs := func(top, field, p string) (string, error) {
+		p = expandHome(pl.home, p)
+		if filepath.IsAbs(p) {
+			return filepath.Clean(p), nil
+		}
+		if dir == "" {
+			return "", bad(top, field, "%q must be an absolute path (or start with ~/): the user config has no directory of its own", p)
+		}
+		return filepath.Join(dir, p), nil
+	}
 	if pl.Mounts != nil {
 		ms := *pl.Mounts
 		for i := range ms {
-			loc := expandHome(pl.home, ms[i].Location)
-			if !filepath.IsAbs(loc) {
-				if dir == "" {
-					return &SettingsError{Source: pl.source, Line: pl.lines["mounts"], Field: "mounts", Msg: fmt.Sprintf("mounts[%d]: %q must be an absolute path", i, ms[i].Location)}
-				}
-				loc = filepath.Join(dir, loc)
+			loc, err := abs("mounts", fmt.Sprintf("mounts[%d]", i), ms[i].Location)
+			if err != nil {
+				return err
 			}
-			ms[i].Location = filepath.Clean(loc)
+			ms[i].Location = loc
 		}
 	}
 	if pl.Sockets != nil {
 		ss := *pl.Sockets
 		for i := range ss {
-			ss[i].Host = expandHome(pl.home, ss[i].Host)
-			if !filepath.IsAbs(ss[i].Host) && dir != "" {
-				ss[i].Host = filepath.Join(dir, ss[i].Host)
+			field := fmt.Sprintf("sockets[%d].host", i)
+			if strings.TrimSpace(ss[i].Host) == "" {
+				return bad("sockets", field, "is empty; name the host socket's path, such as /run/docker.sock")
 			}
+			host, err := abs("sockets", field, ss[i].Host)
+			if err != nil {
+				return err
+			}
+			ss[i].Host = host
 		}
 	}
-	if pl.Image != nil && dir != "" {
-		loc := expandHome(pl.home, pl.Image.Location)
-		if !strings.Contains(loc, "://") && !filepath.IsAbs(loc) {
-			pl.Image.Location = filepath.Join(dir, loc)
-		} else {
-			pl.Image.Location = loc
+	if pl.Image != nil {
+		loc := pl.Image.Location
+		if strings.TrimSpace(loc) == "" {
+			return bad("image", "image.location", "is empty; name an image file or URL, or leave image out for the default")
+		}
+		if _, local := localFile(loc); local && !strings.HasPrefix(loc, "file://") {
+			p, err := abs("image", "image.location", loc)
+			if err != nil {
+				return err
+			}
+			pl.Image.Location = p
+		}
+	}
+	if pl.Lima != nil {
+		for _, hp := range limaHostPaths(pl.Lima) {
+			field := "lima." + hp.field
+			if strings.TrimSpace(hp.value) == "" {
+				return bad("lima", field, "is empty; name a path or leave the field out")
+			}
+			if hasTemplate(hp.value) {
+				return bad("lima", field, "%q holds \"{{\", which Lima would expand as a template; rename it or leave it out", hp.value)
+			}
+			p := expandHome(pl.home, hp.value)
+			if !filepath.IsAbs(p) && hp.kind == pathMount {
+				return bad("lima", field, "%q is relative, which Lima refuses; write it absolute, or list it under vmhook's own mounts:, where it is relative to the project", hp.value)
+			}
+			p, err := abs("lima", field, p)
+			if err != nil {
+				return err
+			}
+			hp.set(p)
 		}
 	}
 	return nil
 }
 
-// CheckMounts resolves the host paths in s and refuses the ones vmhook will
+// resolve resolves every host path in s and refuses the ones vmhook will
 // never emit into a Lima config: a path Lima would expand as a template, and
-// a mount that holds the ssh keys, even through a symbolic link. Each mount
-// location becomes its real path, so what the user allows is what Lima
-// mounts. Whether a mount outside the project may be used is decided on the
-// rendered config (see Project.Needs), not here.
-func (s *Settings) CheckMounts(home, source string) error {
+// a mount that holds the ssh keys, even through a symbolic link. Each path
+// is replaced by its real path (a socket or file Lima creates, up to its
+// directory), so that what Lima reads is what vmhook judges, and a link
+// changed later cannot change it; each file Lima would copy into the VM at
+// create (a provision or probe file:, a CA certificate file) is read now,
+// once and without following a link, and handed to Lima as its content.
+// What resolved to another path than written, and every file read, is
+// recorded in s.HostPaths. Whether a path outside the project may be used
+// is decided on the rendered config (see Project.Needs), not here.
+func (s *Settings) resolve(home, source string) error {
 	bad := func(field, format string, args ...any) error {
 		return &SettingsError{Source: source, Field: field, Msg: fmt.Sprintf(format, args...)}
 	}
 	const template = "%q holds \"{{\", which Lima would expand as a template; rename it or leave it out"
 	if err := s.checkControl(source); err != nil {
 		return err
+	}
+	s.HostPaths = nil
+	note := func(field, written, resolved string) {
+		if written != resolved {
+			s.HostPaths = append(s.HostPaths, HostPath{Field: field, Written: written, Resolved: resolved})
+		}
 	}
 	for i := range s.Mounts {
 		m := &s.Mounts[i]
@@ -660,21 +721,79 @@ func (s *Settings) CheckMounts(home, source string) error {
 		if hasTemplate(real) {
 			return bad(field, template, real)
 		}
+		note(field, m.Location, real)
 		m.Location = real
 	}
 	for i, a := range s.AllowMounts {
 		s.AllowMounts[i] = realPath(a)
 	}
-	for i, so := range s.Sockets {
+	for i := range s.Sockets {
+		so := &s.Sockets[i]
+		field := fmt.Sprintf("sockets[%d]", i)
 		for _, p := range []string{so.Host, so.Guest} {
 			if hasTemplate(p) {
-				return bad(fmt.Sprintf("sockets[%d]", i), template, p)
+				return bad(field, template, p)
 			}
 		}
+		kind := pathConnect
+		if so.SocketToHost() {
+			kind = pathListen
+		}
+		real, err := resolveHostPath(so.Host, kind)
+		if err != nil {
+			return bad(field, "%v", err)
+		}
+		if hasTemplate(real) {
+			return bad(field, template, real)
+		}
+		note(field+".host", so.Host, real)
+		so.Host = real
 	}
 	if hasTemplate(s.Image.Location) {
 		return bad("image", template, s.Image.Location)
 	}
+	if p, local := localFile(s.Image.Location); local && s.Image.Location != "" {
+		real := realPath(p)
+		if hasTemplate(real) {
+			return bad("image", template, real)
+		}
+		note("image.location", p, real)
+		if p != s.Image.Location {
+			real = "file://" + real
+		}
+		s.Image.Location = real
+	}
+	if s.Lima == nil {
+		return nil
+	}
+	for _, hp := range limaHostPaths(s.Lima) {
+		field := "lima." + hp.field
+		if hasTemplate(hp.value) {
+			return bad(field, template, hp.value)
+		}
+		real, err := resolveHostPath(hp.value, hp.kind)
+		if err != nil {
+			return bad(field, "%v", err)
+		}
+		if hasTemplate(real) {
+			return bad(field, template, real)
+		}
+		if hp.kind != pathInline {
+			note(field, hp.value, real)
+			hp.set(real)
+			continue
+		}
+		if isSSHDir(home, real) {
+			return bad(field, "%q would hand a file of your ssh directory to the guest; name another file", hp.value)
+		}
+		data, err := readInline(real)
+		if err != nil {
+			return bad(field, "cannot read the %s: %v", hp.what, err)
+		}
+		hp.inline(string(data))
+		s.HostPaths = append(s.HostPaths, HostPath{Field: field, Written: hp.value, Resolved: real, Inline: true, What: hp.what, Hash: fullHash(data)})
+	}
+	dropInlined(s.Lima)
 	return nil
 }
 

@@ -39,6 +39,9 @@ func (m *Manager) start(ctx context.Context, p *Project) error {
 	if err := m.ensureDataDisk(ctx, p); err != nil {
 		return err
 	}
+	if err := m.verifyDoc(p, m.Env.instanceFile(p.Name, limaYAML), "its Lima instance ("+limaYAML+")"); err != nil {
+		return err
+	}
 	if err := m.runStart(ctx, p.Name); err != nil {
 		return err
 	}

@@ -72,6 +72,25 @@ type accessCtx struct {
 	// last of portForwards (configData.ownPortRules); 0 in a document
 	// written by hand.
 	ownRules int
+	// paths are the settings' host paths as written and as resolved
+	// (Settings.HostPaths): a line names what is reached, and what the
+	// settings wrote only as "through".
+	paths []HostPath
+}
+
+// through is " (through WRITTEN)" when the host path real was reached
+// through a link, as the settings or a document by hand wrote it; "" when
+// it was written as it is.
+func (c accessCtx) through(real, written string) string {
+	for _, hp := range c.paths {
+		if hp.Resolved == real && !hp.Inline && hp.Written != real {
+			return " (through " + shown(hp.Written) + ")"
+		}
+	}
+	if written = expandHome(c.home, written); written != "" && filepath.Clean(written) != real {
+		return " (through " + shown(written) + ")"
+	}
+	return ""
 }
 
 // hasTemplate reports whether Lima would expand s as a Go template.
@@ -107,13 +126,14 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		return nil
 	}
 	str, items := asString, mapItems
-	hostPath := func(p string) string {
+	abs := func(p string) string {
 		p = expandHome(c.home, p)
 		if !filepath.IsAbs(p) && c.dir != "" {
 			p = filepath.Join(filepath.Dir(ProjectConfig(c.dir)), p)
 		}
-		return realPath(p)
+		return filepath.Clean(p)
 	}
+	hostPath := func(p string) string { return realPath(abs(p)) }
 
 	for i, mt := range items(m["mounts"]) {
 		loc, point := str(mt["location"]), str(mt["mountPoint"])
@@ -134,12 +154,12 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		}
 		if isSSHDir(c.home, real) {
 			err := fmt.Errorf("mounts[%d]: %q would expose your ssh keys; use forwardAgent: true instead", i, loc)
-			if err := refuse(err, "mount", fmt.Sprintf("mount %s %s, which holds your ssh keys", shown(real), mode)); err != nil {
+			if err := refuse(err, "mount", fmt.Sprintf("mount %s%s %s, which holds your ssh keys", shown(real), c.through(real, abs(loc)), mode)); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		add("mount", real, "mount %s %s", shown(real), mode)
+		add("mount", real, "mount %s%s %s", shown(real), c.through(real, abs(loc)), mode)
 	}
 	// The mount type decides what a guest reaches through any mount, the
 	// project's included: 9p and virtiofs are served by the hypervisor from
@@ -181,9 +201,11 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		}
 		if hs != "" {
 			if rev, _ := pf["reverse"].(bool); rev {
-				add("socket", "", "host socket %s, reachable in the guest at %s", shown(hs), shown(gs))
+				real := hostPath(hs)
+				add("socket", "", "host socket %s%s, reachable in the guest at %s", shown(real), c.through(real, abs(hs)), shown(gs))
 			} else {
-				add("socket", "", "guest socket %s, served on the host at %s", shown(gs), shown(hs))
+				real := filepath.Join(hostPath(filepath.Dir(abs(hs))), filepath.Base(hs))
+				add("socket", "", "guest socket %s, served on the host at %s%s", shown(gs), shown(real), c.through(real, abs(hs)))
 			}
 			continue
 		}
@@ -249,8 +271,20 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		if c.dir != "" && within(real, c.dir) {
 			return nil
 		}
-		add("file", real, "read the %s %s from the host", what, shown(real))
+		add("file", real, "read the %s %s%s from the host", what, shown(real), c.through(real, abs(p)))
 		return nil
+	}
+	// The files vmhook read for Lima, whose content stands in the document
+	// in their place, are judged where they were read.
+	for _, hp := range c.paths {
+		if !hp.Inline || c.dir != "" && within(hp.Resolved, c.dir) {
+			continue
+		}
+		through := ""
+		if w := expandHome(c.home, hp.Written); filepath.Clean(w) != hp.Resolved {
+			through = " (through " + shown(w) + ")"
+		}
+		add("file", hp.Resolved, "read the %s %s%s from the host (%s)", hp.What, shown(hp.Resolved), through, hp.Field)
 	}
 	// locator is the location of a Lima file reference: a string, or a
 	// mapping with url (or location).
@@ -534,7 +568,7 @@ func (p *Project) userAccess(e Env) ([]Access, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.CheckMounts(e.Home, e.UserConfig()); err != nil {
+	if err := s.resolve(e.Home, e.UserConfig()); err != nil {
 		return nil, err
 	}
 	u := *p
@@ -550,6 +584,7 @@ func (p *Project) accessCtx(e Env, generated bool) accessCtx {
 	c := accessCtx{dir: p.Dir, home: e.Home, name: p.Name, generated: generated, source: p.SettingsPath}
 	if generated {
 		c.ownRules = p.configData(nil).ownPortRules()
+		c.paths = p.Settings.HostPaths
 	}
 	if p.Named {
 		c.dir = ""

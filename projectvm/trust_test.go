@@ -63,7 +63,7 @@ func TestHostAccess(t *testing.T) {
 		}},
 		{name: "sockets both ways", doc: guard + "portForwards: [{hostSocket: /var/run/docker.sock, guestSocket: /tmp/d.sock, reverse: true}, {guestSocket: /run/x.sock, hostSocket: /tmp/x.sock}]\n", want: []string{
 			"guest socket /run/x.sock, served on the host at /tmp/x.sock",
-			"host socket /var/run/docker.sock, reachable in the guest at /tmp/d.sock",
+			"host socket /run/docker.sock (through /var/run/docker.sock), reachable in the guest at /tmp/d.sock",
 		}},
 		{name: "socket template", doc: guard + "portForwards: [{hostSocket: \"{{.Home}}/s\", guestSocket: /tmp/s}]\n", err: `portForwards[0] "{{.Home}}/s" holds "{{"`},
 		{name: "public host address", doc: guard + "portForwards: [{guestPort: 80, hostIP: 0.0.0.0}]\n", want: []string{"guest port 80 forwarded to host 0.0.0.0:80, reachable from other machines and bypassing vmhook's port isolation"}},

@@ -14,6 +14,8 @@ import (
 	"unicode"
 
 	"github.com/mattn/go-isatty"
+
+	"github.com/vmhook/vmhook/projectvm"
 )
 
 // Exit codes.
@@ -52,6 +54,11 @@ func exitCode(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
+	}
+	// A link changed since vmhook judged it: held back as consent is.
+	var le *projectvm.LinkChangedError
+	if errors.As(err, &le) {
+		return exitConsent
 	}
 	// urfave/cli reports bad flags with these words.
 	msg := err.Error()
