@@ -57,6 +57,9 @@ func (m *Manager) EntryInputs(p *Project, arg string) (paths, follow, lists []st
 			add(e.instanceFile(name, d.file))
 		}
 	}
+	// The host paths of the settings, as written and as resolved: a link
+	// retargeted on the way to one changes what the decision judges.
+	add(p.Settings.hostPathInputs()...)
 	// MovedPorts says where a port went, and why, from the registry: its
 	// claims, and the instances under LIMA_HOME with their projects'
 	// configs.
@@ -96,4 +99,33 @@ func (m *Manager) LivePids(p *Project) []int {
 		}
 	}
 	return pids
+}
+
+// hostPathInputs are the host paths s names, each as written and as
+// resolved (HostPaths), for the entry record: what the decision resolved.
+func (s Settings) hostPathInputs() []string {
+	var out []string
+	for _, m := range s.Mounts {
+		out = append(out, m.Location)
+	}
+	for _, so := range s.Sockets {
+		out = append(out, so.Host)
+	}
+	if p, local := localFile(s.Image.Location); local && p != "" {
+		out = append(out, p)
+	}
+	out = append(out, s.AllowMounts...)
+	for _, hp := range s.HostPaths {
+		out = append(out, hp.Written, hp.Resolved)
+	}
+	for _, hp := range limaHostPaths(s.Lima) {
+		out = append(out, hp.value)
+	}
+	var abs []string
+	for _, p := range out {
+		if filepath.IsAbs(p) {
+			abs = append(abs, filepath.Clean(p))
+		}
+	}
+	return abs
 }

@@ -726,6 +726,7 @@ func (s *Settings) resolve(home, source string) error {
 	}
 	for i, a := range s.AllowMounts {
 		s.AllowMounts[i] = realPath(a)
+		note(fmt.Sprintf("allowMounts[%d]", i), a, s.AllowMounts[i])
 	}
 	for i := range s.Sockets {
 		so := &s.Sockets[i]

@@ -343,3 +343,72 @@ func TestEnterNoticesChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestEnterRecordGuards checks that vmhook-enter repeats only what vmhook
+// would decide: a mount reached through a link that is retargeted, and a
+// record that is not this user's own or not a steady entry's (forged with
+// nothing to compare, writable by others, owned by another user), go to
+// vmhook.
+func TestEnterRecordGuards(t *testing.T) {
+	w := newWorld(t)
+	shared := testkit.ShortDir(t, "vhs")
+	for _, d := range []string{"a", "b"} {
+		if err := os.MkdirAll(filepath.Join(shared, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	userConfig := filepath.Join(entry.Getenv(w.env, "XDG_CONFIG_HOME"), "vmhook", "config.yaml")
+	os.MkdirAll(filepath.Dir(userConfig), 0o755)
+	if err := os.WriteFile(userConfig, []byte("allowMounts: ["+shared+"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(w.project, "link")
+	if err := os.Symlink(filepath.Join(shared, "a"), link); err != nil {
+		t.Fatal(err)
+	}
+	w.write("vmhook.yaml", "mounts: [./link]\n")
+	w.enter(w.env)
+	w.fast(w.recorded())
+
+	t.Run("mount link retargeted", func(t *testing.T) {
+		os.Remove(link)
+		if err := os.Symlink(filepath.Join(shared, "b"), link); err != nil {
+			t.Fatal(err)
+		}
+		if r := w.slow(w.env); !strings.Contains(r.stderr, "up --apply") {
+			t.Errorf("vmhook did not say the VM mounts another directory now: %s", r.stderr)
+		}
+		w.fast(w.recorded())
+	})
+	for _, tt := range []struct {
+		name   string
+		change func()
+	}{
+		{"forged without inputs", func() {
+			data, _ := os.ReadFile(w.record())
+			rec, err := entry.Decode(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.Files, rec.Procs = nil, nil
+			os.WriteFile(w.record(), rec.Encode(), 0o600)
+		}},
+		{"record writable by others", func() { os.Chmod(w.record(), 0o666) }},
+		{"directory writable by others", func() { os.Chmod(filepath.Dir(w.record()), 0o777) }},
+		{"owned by another user", func() {
+			if os.Getuid() != 0 {
+				t.Skip("only root can give a file away")
+			}
+			os.Chown(w.record(), 65534, 65534)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.change()
+			if r := w.slow(w.env); r.code != 0 {
+				t.Fatalf("entry failed (exit %d): %s", r.code, r.stderr)
+			}
+			os.Chmod(filepath.Dir(w.record()), 0o700)
+			w.fast(w.recorded())
+		})
+	}
+}

@@ -55,15 +55,12 @@ func decided(args, environ []string, vmhook string) (*entry.Record, bool) {
 	if !ok || !entry.Supported || !filepath.IsAbs(project) {
 		return nil, false
 	}
-	path := entry.Path(entry.Dir(environ), project, cmd)
+	dir := entry.Dir(environ)
+	path := entry.Path(dir, project, cmd)
 	if path == "" {
 		return nil, false
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, false
-	}
-	r, err := entry.Decode(data)
+	r, err := entry.Load(path, dir, project)
 	if err != nil {
 		return nil, false
 	}

@@ -15,6 +15,11 @@ import (
 // vmhook reads by a few milliseconds.
 const settle = 100 * time.Millisecond
 
+// coarseSettle is settle for a file time in whole seconds, as file systems
+// with one- or two-second timestamps give: an edit in the same second
+// would leave the time as recorded, and the same size would hide it.
+const coarseSettle = 2 * time.Second
+
 // entryRecord is where an entry with cl and cmd is recorded, or "" for
 // one that is not: vmhook-enter knows a project only by an absolute
 // --project, and records are kept on Linux only.
@@ -65,11 +70,10 @@ func (r *rt) recordEntry(cl call, m *projectvm.Manager, p *projectvm.Project, cm
 	if rec.Limactl == "" {
 		rec.Limactl = "limactl"
 	}
-	recent := r.start.Add(-settle).UnixNano()
 	stat := func(path string, follow, list bool) bool {
 		f, err := entry.Stat(path, follow)
 		f.List = list
-		if err != nil || !f.Missing && (list || !f.IsDir()) && f.Ctime >= recent {
+		if err != nil || unsettled(f, r.start) {
 			return false
 		}
 		rec.Files = append(rec.Files, f)
@@ -115,4 +119,18 @@ func (r *rt) recordEntry(cl call, m *projectvm.Manager, p *projectvm.Project, cm
 		return
 	}
 	_ = atomicfile.Write(path, rec.Encode(), 0o600)
+}
+
+// unsettled reports whether f changed so shortly before a run that began at
+// start that a later change could leave it looking the same: within
+// settle, or within coarseSettle for a time in whole seconds. A directory
+// compared by what it is, not by its times, is never unsettled.
+func unsettled(f entry.File, start time.Time) bool {
+	if f.Missing || f.IsDir() && !f.List {
+		return false
+	}
+	if f.Ctime%int64(time.Second) == 0 {
+		return f.Ctime >= start.Add(-coarseSettle).UnixNano()
+	}
+	return f.Ctime >= start.Add(-settle).UnixNano()
 }

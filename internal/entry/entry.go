@@ -13,6 +13,7 @@ package entry
 
 import (
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -161,23 +162,19 @@ func Relevant(kv string) bool {
 
 // RelevantEnv returns the entries of environ that Relevant keeps, one per
 // name (the last, which is the one read), sorted: shells reorder their
-// environment as direnv unloads and loads it.
+// environment as direnv unloads and loads it. It takes time linear in
+// environ, however many entries share a prefix.
 func RelevantEnv(environ []string) []string {
 	var out []string
+	seen := map[string]bool{}
 	for i := len(environ) - 1; i >= 0; i-- {
 		kv := environ[i]
 		if !Relevant(kv) {
 			continue
 		}
 		name, _, _ := strings.Cut(kv, "=")
-		dup := false
-		for _, o := range out {
-			if strings.HasPrefix(o, name+"=") {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		if !seen[name] {
+			seen[name] = true
 			out = append(out, kv)
 		}
 	}
@@ -210,6 +207,39 @@ func Dir(environ []string) string {
 	}
 	return filepath.Join(state, "vmhook", "enter")
 }
+
+// Load reads the record at path, made under dir (Dir), for the --project
+// argument project, and returns it only when it can be this user's own
+// decision: a regular file opened without following a link, it and every
+// directory up to dir owned by this user and writable by no one else, and
+// a record of what a steady entry is taken from (the project's files, and
+// the host agent and VM processes it saw running). Anything else reads as
+// no record: vmhook decides.
+func Load(path, dir, project string) (*Record, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if !ownedSafe(f, dir) {
+		return nil, errBad
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxRecord+1))
+	if err != nil || len(data) > maxRecord {
+		return nil, errBad
+	}
+	r, err := Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if r.Project != project || len(r.Procs) < 2 || !slices.ContainsFunc(r.Files, func(f File) bool { return f.Path == project }) {
+		return nil, errBad
+	}
+	return r, nil
+}
+
+// maxRecord bounds a record: a project's inputs take a few KiB.
+const maxRecord = 1 << 20
 
 // nameMax is the longest record file name; a longer --project argument has
 // no record (every entry asks vmhook).

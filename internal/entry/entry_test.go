@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -162,5 +163,27 @@ func TestRelevantEnv(t *testing.T) {
 	}
 	if c := RelevantEnv([]string{"HOME=/h", "VMHOOK_VM=a", "LIMA_HOME=/l"}); reflect.DeepEqual(a, c) {
 		t.Errorf("a changed value reads the same: %q", c)
+	}
+}
+
+// TestRelevantEnvKeepsLast checks one entry per name, the last, sorted.
+func TestRelevantEnvKeepsLast(t *testing.T) {
+	got := RelevantEnv([]string{"XDG_A=1", "PWD=/x", "VM_CPUS=2", "XDG_A=2", "HOME=/h"})
+	want := []string{"HOME=/h", "VM_CPUS=2", "XDG_A=2"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("RelevantEnv = %q, want %q", got, want)
+	}
+}
+
+// BenchmarkRelevantEnv scans an environment of 16,000 distinct XDG_*
+// variables, which took seconds while each name was looked for among the
+// ones kept.
+func BenchmarkRelevantEnv(b *testing.B) {
+	env := make([]string, 16000)
+	for i := range env {
+		env[i] = "XDG_V" + strconv.Itoa(i) + "=x"
+	}
+	for b.Loop() {
+		RelevantEnv(env)
 	}
 }
