@@ -33,6 +33,8 @@ import (
 	"github.com/vmhook/vmhook/projectvm/limatest"
 
 	"github.com/vmhook/vmhook/internal/testkit"
+
+	"go.yaml.in/yaml/v3"
 )
 
 const testUser = "vmhook-test"
@@ -567,11 +569,34 @@ func TestE2E(t *testing.T) {
 	h.waitPane(main, guestPrompt(name), 60*time.Second)
 
 	// 5. vm-stop → cd back → started and entered again; guest data survived.
+	// Before it, the guest makes links in the project: under 9p's default
+	// security model they are real links on the host, and the next start
+	// must reach nothing new through them (see the README's Security model).
+	hostFile := filepath.Join(h.home, "host-only.txt")
+	if err := os.WriteFile(hostFile, []byte("host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.marker(main, "ln -s / escape && ln -s "+h.home+" home-link && echo made", 20*time.Second); got != "made" {
+		t.Fatalf("the guest could not make links in the project: %q", got)
+	}
+	if target, err := os.Readlink(filepath.Join(dir, "escape")); err != nil || target != "/" {
+		t.Fatalf("a link the guest made is not a link to / on the host: %q, %v", target, err)
+	}
+	mountsBefore := h.instanceMounts(name)
 	h.send(main, "echo kept > ~/persist.txt; exit")
 	h.waitPane(main, `host%\s*$`, 30*time.Second)
 	h.stopThenEnter(main, dir, name, "demo")
 	if got := h.marker(main, "cat ~/persist.txt", 20*time.Second); got != "kept" {
 		t.Fatalf("guest data after stop/start: %q", got)
+	}
+	if got := h.marker(main, "cat escape/proc/sys/kernel/hostname; cat home-link/host-only.txt 2>/dev/null || echo unreachable", 20*time.Second); got != "lima-"+name+"\nunreachable" {
+		t.Fatalf("after a restart, the guest's links reach %q, want its own root and no host file", got)
+	}
+	if after := h.instanceMounts(name); after != mountsBefore {
+		t.Fatalf("the guest's links changed what the VM mounts:\nbefore %s\nafter  %s", mountsBefore, after)
+	}
+	for _, l := range []string{"escape", "home-link"} {
+		os.Remove(filepath.Join(dir, l))
 	}
 	if n := h.calls("start "); n != 2 {
 		t.Fatalf("%d starts, want 2", n)
@@ -675,6 +700,21 @@ func (h *harness) noNestingThenExit(p, shell, dir, name string) {
 
 // stopThenEnter stops the VM of dir with vm-stop from the host shell in p,
 // then cd .. and back into project: the hook starts it and enters.
+// instanceMounts is the mounts of the instance's lima.yaml, as JSON: what
+// its next start shares with the guest.
+func (h *harness) instanceMounts(name string) string {
+	data, err := os.ReadFile(filepath.Join(h.limaHome, name, "lima.yaml"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal(data, &m); err != nil {
+		h.t.Fatal(err)
+	}
+	out, _ := json.Marshal(m["mounts"])
+	return string(out)
+}
+
 func (h *harness) stopThenEnter(p, dir, name, project string) {
 	h.t.Helper()
 	start := time.Now()
