@@ -238,9 +238,38 @@ func HandEdited(data []byte) bool {
 	return !ok || hashHex(body) != h.Output
 }
 
+// yamlJSON is sprig's toJson, made safe for YAML: JSON leaves DEL, the C1
+// controls and U+0085 as they are, which YAML refuses or, for U+0085 (a
+// line break to it), reads as the end of a comment and folds in a quoted
+// string. Each is written as a \u escape, which both read alike.
+func yamlJSON(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	s := string(b)
+	if !strings.ContainsFunc(s, yamlUnsafe) {
+		return s, nil
+	}
+	var out strings.Builder
+	for _, r := range s {
+		if yamlUnsafe(r) {
+			fmt.Fprintf(&out, `\u%04x`, r)
+		} else {
+			out.WriteRune(r)
+		}
+	}
+	return out.String(), nil
+}
+
+// yamlUnsafe reports whether YAML reads r otherwise than JSON does.
+func yamlUnsafe(r rune) bool {
+	return r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0xfffe || r == 0xffff
+}
+
 // render produces the config body for the data.
 func render(d configData) ([]byte, error) {
-	t, err := template.New("lima.yaml").Funcs(sprig.HermeticTxtFuncMap()).Option("missingkey=error").Parse(templates.LimaConfig)
+	t, err := template.New("lima.yaml").Funcs(sprig.HermeticTxtFuncMap()).Funcs(template.FuncMap{"toJson": yamlJSON}).Option("missingkey=error").Parse(templates.LimaConfig)
 	if err != nil {
 		return nil, fmt.Errorf("parse config template: %w", err)
 	}

@@ -263,3 +263,40 @@ func TestImageArchFromImage(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigKeepsOddNames renders a project whose directory name holds
+// characters YAML reads as line breaks (U+0085) or refuses (DEL, C1
+// controls), which JSON leaves as they are: the header stays one comment
+// line and every value reads back exactly.
+func TestConfigKeepsOddNames(t *testing.T) {
+	root := t.TempDir()
+	e := testEnv(t, root)
+	for _, name := range []string{"a\u0085b", "del\x7f", "c1\u009b[31m", "ls\u2028ps\u2029", "nbsp\u00a0ok"} {
+		dir := filepath.Join(root, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		p, err := OpenProject(e, dir, Flags{})
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		data, err := p.Render(nil)
+		if err != nil {
+			t.Fatalf("%q: %v", name, err)
+		}
+		lines := strings.SplitN(string(data), "\n", 4)
+		if !strings.HasPrefix(lines[1], "# Lima instance ") || !strings.HasPrefix(lines[2], "# Generated from ") {
+			t.Errorf("%q: the header is broken:\n%s", name, strings.Join(lines[:3], "\n"))
+		}
+		var doc struct {
+			Mounts []struct{ Location string } `yaml:"mounts"`
+			Env    map[string]string           `yaml:"env"`
+		}
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			t.Fatalf("%q: the config does not parse: %v", name, err)
+		}
+		if len(doc.Mounts) == 0 || doc.Mounts[0].Location != dir || doc.Env["PROJECT_NAME"] != name {
+			t.Errorf("%q: read back mounts %q, PROJECT_NAME %q", name, doc.Mounts, doc.Env["PROJECT_NAME"])
+		}
+	}
+}
