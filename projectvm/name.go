@@ -161,7 +161,21 @@ type Owner struct {
 func ProjectOwner(dir string) Owner { return Owner{Dir: dir} }
 
 // NamedOwner is the owner of the VM defined in the file definition.
-func NamedOwner(definition string) Owner { return Owner{Definition: definition} }
+func NamedOwner(definition string) Owner {
+	return Owner{Definition: canonicalDefinition(definition)}
+}
+
+// canonicalDefinition is a named VM's definition path with its directory
+// resolved: a linked XDG_CONFIG_HOME (as dotfile managers make), or the
+// same directory named another way, is one owner. The file itself may be a
+// link that changes (home-manager points it into the Nix store at every
+// generation), so its own name is kept.
+func canonicalDefinition(def string) string {
+	if def == "" || !filepath.IsAbs(def) {
+		return def
+	}
+	return filepath.Join(realPath(filepath.Dir(def)), filepath.Base(def))
+}
 
 // IsZero reports whether o names nobody (no record).
 func (o Owner) IsZero() bool { return o == Owner{} }
