@@ -223,7 +223,7 @@ func (r *rt) autostartItem(env projectvm.Env, name string) (hostcfg.Autostart, e
 		return hostcfg.Autostart{}, errors.New("PATH has no absolute directory to record; run enable from a shell whose PATH finds limactl")
 	}
 	if len(dropped) > 0 {
-		r.say.line("leaving relative PATH entries %q out of the login item (it runs in another directory)", dropped)
+		r.say.line("leaving PATH entries %q out of the login item: it runs in another directory, and takes only absolute UTF-8 paths", dropped)
 	}
 	vars := []hostcfg.Var{{Key: "PATH", Value: path}, {Key: "HOME", Value: env.Home}}
 	if l := r.getenv("LIMACTL"); l != "" {

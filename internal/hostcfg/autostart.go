@@ -28,13 +28,16 @@ var pathLike = map[string]bool{"HOME": true, "LIMA_HOME": true, "XDG_CONFIG_HOME
 
 // CleanPath keeps the absolute entries of a PATH value, once each, and
 // returns the ones it dropped: an empty or relative entry means the working
-// directory, which a login item does not share with the shell.
+// directory, which a login item does not share with the shell, and an
+// entry that is not UTF-8 text (or holds a control character) makes the
+// plist unreadable and the unit line dropped by systemd, taking every
+// other entry with it.
 func CleanPath(path string) (kept string, dropped []string) {
 	var out []string
 	seen := map[string]bool{}
 	for _, dir := range filepath.SplitList(path) {
 		switch {
-		case !filepath.IsAbs(dir):
+		case !filepath.IsAbs(dir) || plainText("PATH entry", dir) != nil:
 			dropped = append(dropped, dir)
 		case !seen[dir]:
 			seen[dir] = true

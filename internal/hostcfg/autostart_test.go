@@ -335,6 +335,7 @@ func TestCleanPath(t *testing.T) {
 		{"/a:/b", "/a:/b", nil},
 		{"/a::/b", "/a:/b", []string{""}},
 		{".:/a:bin:/a", "/a", []string{".", "bin"}},
+		{"/a:/b\xff\xfe:/c\x1b[0m:/d", "/a:/d", []string{"/b\xff\xfe", "/c\x1b[0m"}},
 		{"/home/u/.nix-profile/bin:/nix/var/nix/profiles/default/bin", "/home/u/.nix-profile/bin:/nix/var/nix/profiles/default/bin", nil},
 	} {
 		kept, dropped := CleanPath(tc.in)

@@ -46,6 +46,10 @@ func (h SSHHost) check() error {
 			return err
 		}
 	}
+	// ssh expands ${NAME} in IdentityFile, with no way to escape it.
+	if strings.Contains(h.IdentityFile, "${") {
+		return fmt.Errorf("identity file %q holds \"${\", which ssh expands as a variable; use a LIMA_HOME without it", h.IdentityFile)
+	}
 	return nil
 }
 

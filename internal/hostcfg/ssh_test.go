@@ -138,6 +138,7 @@ func TestSSHConfigRefuses(t *testing.T) {
 		"alias pattern":   {Alias: "no*pe", Name: "default", User: "u", IdentityFile: "/k", LimaSSHConf: "/c"},
 		"newline in path": {Alias: "nostromo", Name: "default", User: "u", IdentityFile: "/k\n", LimaSSHConf: "/c"},
 		"empty user":      {Alias: "nostromo", Name: "default", IdentityFile: "/k", LimaSSHConf: "/c"},
+		"variable in key": {Alias: "nostromo", Name: "default", User: "u", IdentityFile: "/l${HOME}/_config/user", LimaSSHConf: "/c"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := h.SSHConfig(); err == nil || strings.Contains(err.Error(), "\n") {
