@@ -142,7 +142,8 @@ func TestWebapp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "host socket /var/run/docker.sock, reachable in the guest at " + projectvm.GuestSocketPath("docker.sock", os.Getuid()); !slices.Equal(granted, []string{want}) {
+	dockerSock, dockerShown := testkit.DockerSocket()
+	if want := "host socket " + dockerShown + ", reachable in the guest at " + projectvm.GuestSocketPath("docker.sock", os.Getuid()); !slices.Equal(granted, []string{want}) {
 		t.Errorf("vmhook allow grants %q, want only %q", granted, want)
 	}
 	c := render(t, e, p, dir)
@@ -165,9 +166,9 @@ func TestWebapp(t *testing.T) {
 	}
 	guestSock := projectvm.GuestSocketPath("docker.sock", os.Getuid())
 	if !slices.ContainsFunc(c.PortForwards, func(pf portForward) bool {
-		return pf.GuestSocket == guestSock && pf.HostSocket == "/var/run/docker.sock" && pf.Reverse
+		return pf.GuestSocket == guestSock && pf.HostSocket == dockerSock && pf.Reverse
 	}) {
-		t.Errorf("no reverse forward of /var/run/docker.sock to %s in %+v", guestSock, c.PortForwards)
+		t.Errorf("no reverse forward of %s to %s in %+v", dockerSock, guestSock, c.PortForwards)
 	}
 	if got := c.Env["DOCKER_HOST"]; got != "unix://"+guestSock {
 		t.Errorf("DOCKER_HOST = %q, want unix://%s", got, guestSock)

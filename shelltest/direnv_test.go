@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vmhook/vmhook/internal/testkit"
 )
 
 // export runs `direnv export json` in the project with env and returns the
@@ -270,7 +272,8 @@ func TestUseVMConsent(t *testing.T) {
 			lines = append(lines, l)
 		}
 	}
-	want := "vmhook: " + w.project + " asks for host access you have not allowed, held back: host socket /var/run/docker.sock, reachable in the guest at "
+	_, dockerShown := testkit.DockerSocket()
+	want := "vmhook: " + w.project + " asks for host access you have not allowed, held back: host socket " + dockerShown + ", reachable in the guest at "
 	if len(lines) != 1 || !strings.HasPrefix(lines[0], want) || !strings.HasSuffix(lines[0], "run: vmhook allow --project "+w.project) {
 		t.Errorf("want one line %q…, got:\n%s", want, stderr)
 	}

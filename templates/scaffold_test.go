@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/vmhook/vmhook/internal/nixtest"
+	"github.com/vmhook/vmhook/internal/testkit"
 	"github.com/vmhook/vmhook/projectvm"
 	"github.com/vmhook/vmhook/projectvm/limatest"
 	"github.com/vmhook/vmhook/scaffold"
@@ -439,7 +440,8 @@ func checkExampleSettings(t *testing.T, template string, s projectvm.Settings) {
 	if !slices.Equal(s.Ports, []int{3000, 5173}) || s.Disk != "60GiB" {
 		t.Errorf("ports, disk = %v, %s; want [3000 5173], 60GiB", s.Ports, s.Disk)
 	}
-	if want := []projectvm.Socket{{Host: "/var/run/docker.sock", Guest: "docker.sock", Env: "DOCKER_HOST"}, {Host: "/tmp/wezterm-mux-myapp.sock", Guest: "wezterm.sock", Direction: "to-host"}}; !slices.Equal(s.Sockets, want) {
+	dockerSock, _ := testkit.DockerSocket()
+	if want := []projectvm.Socket{{Host: dockerSock, Guest: "docker.sock", Env: "DOCKER_HOST"}, {Host: "/tmp/wezterm-mux-myapp.sock", Guest: "wezterm.sock", Direction: "to-host"}}; !slices.Equal(s.Sockets, want) {
 		t.Errorf("sockets = %+v, want %+v", s.Sockets, want)
 	}
 	if want := []projectvm.Mount{{Location: "/srv/datasets"}, {Location: "/srv/cache", Writable: true}}; !slices.Equal(s.Mounts, want) {

@@ -70,3 +70,19 @@ func Merge(env, extra []string) []string {
 	}
 	return out
 }
+
+// DockerSocket is /var/run/docker.sock as vmhook writes it into a config,
+// resolved (/run/docker.sock where /var/run is a link to /run), and how a
+// consent line names it: the resolved path, with the written one "through".
+func DockerSocket() (resolved, shown string) {
+	const written = "/var/run/docker.sock"
+	dir, err := filepath.EvalSymlinks(filepath.Dir(written))
+	if err != nil {
+		return written, written
+	}
+	resolved = filepath.Join(dir, filepath.Base(written))
+	if resolved == written {
+		return written, written
+	}
+	return resolved, resolved + " (through " + written + ")"
+}
