@@ -87,6 +87,12 @@ func (c accessCtx) through(real, written string) string {
 			return " (through " + shown(hp.Written) + ")"
 		}
 	}
+	return c.throughWritten(real, written)
+}
+
+// throughWritten is " (through WRITTEN)" when written, as it was written,
+// is another path than real.
+func (c accessCtx) throughWritten(real, written string) string {
 	if written = expandHome(c.home, written); written != "" && filepath.Clean(written) != real {
 		return " (through " + shown(written) + ")"
 	}
@@ -280,11 +286,7 @@ func hostAccess(doc []byte, c accessCtx) ([]Access, error) {
 		if !hp.Inline || c.dir != "" && within(hp.Resolved, c.dir) {
 			continue
 		}
-		through := ""
-		if w := expandHome(c.home, hp.Written); filepath.Clean(w) != hp.Resolved {
-			through = " (through " + shown(w) + ")"
-		}
-		add("file", hp.Resolved, "read the %s %s%s from the host (%s)", hp.What, shown(hp.Resolved), through, hp.Field)
+		add("file", hp.Resolved, "read the %s %s%s from the host (%s)", hp.What, shown(hp.Resolved), c.throughWritten(hp.Resolved, hp.Written), hp.Field)
 	}
 	// locator is the location of a Lima file reference: a string, or a
 	// mapping with url (or location).
