@@ -20,6 +20,7 @@ import (
 
 	"github.com/vmhook/vmhook/internal/atomicfile"
 	"github.com/vmhook/vmhook/internal/lazyre"
+	"github.com/vmhook/vmhook/internal/safefile"
 	"github.com/vmhook/vmhook/templates"
 )
 
@@ -206,6 +207,11 @@ func mustFiles(fsys fs.FS) []file {
 	return out
 }
 
+// maxMerged is the largest existing file vmhook new reads to merge or
+// compare: far above any real .gitignore or .envrc, far below what would
+// hurt, and the limit of what it reads through a link to a device.
+const maxMerged = 4 << 20
+
 // op is one planned write.
 type op struct {
 	change Change
@@ -251,14 +257,19 @@ func applyFS(fsys fs.FS, dir string, force bool) ([]Change, error) {
 		}
 		if !fi.Mode().IsRegular() {
 			// Writing would replace the link (or device) with a file; what
-			// it points to is only read.
-			if old, err := os.ReadFile(target); err == nil && satisfied(f, old) {
+			// a link points to is only read, and only when it is a regular
+			// file: a FIFO would block, /dev/zero would never end.
+			if old, err := safefile.ReadFollow(target, maxMerged); err == nil && satisfied(f, old) {
 				continue
 			}
 			changes = append(changes, Change{File: f.rel, Action: Kept, Hint: "it is not a regular file (a symbolic link?), so vmhook does not write it; " + byHand(f)})
 			continue
 		}
-		old, err := os.ReadFile(target)
+		old, err := safefile.Read(target, maxMerged)
+		if errors.Is(err, safefile.ErrTooLarge) {
+			changes = append(changes, Change{File: f.rel, Action: Kept, Hint: "it is larger than " + safefile.Size(maxMerged) + ", so vmhook does not change it; " + byHand(f)})
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read %q: %w", target, err)
 		}
@@ -459,7 +470,7 @@ func place(o *op, dir string) error {
 		}
 		return nil
 	}
-	now, err := os.ReadFile(o.target)
+	now, err := safefile.Read(o.target, maxMerged)
 	if err != nil || !bytes.Equal(now, o.old) {
 		return fmt.Errorf("%q changed while vmhook new ran; run vmhook new again", o.target)
 	}
@@ -515,7 +526,7 @@ func copyExclusive(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(src)
+	data, err := safefile.Read(src, maxMerged)
 	if err != nil {
 		return err
 	}
