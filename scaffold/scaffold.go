@@ -132,6 +132,9 @@ const (
 	Replaced
 	// Kept means the file differs from the template and was left as it is.
 	Kept
+	// Omitted means the template's file was not written: the project has
+	// its own kind of it (see Plan.Omit).
+	Omitted
 )
 
 // Change is one file Apply wrote, extended, replaced or left alone.
@@ -140,7 +143,10 @@ type Change struct {
 	Action Action
 	Added  []string // Appended: the lines that matter (patterns, directives)
 	Backup string   // Replaced: the backup of the old file, relative like File
-	Hint   string   // Kept, Appended: what the user may want to add by hand
+	Hint   string   // Kept, Appended, Omitted: what the user may want to add by hand, or why
+	// Theirs marks a kept file as the project's own, from before vmhook:
+	// --force is no answer for it.
+	Theirs bool
 }
 
 // Apply writes the template named template into dir, creating dir when
@@ -228,6 +234,11 @@ func applyFS(fsys fs.FS, dir string, force bool) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
+	return applyFiles(tmpl, dir, force)
+}
+
+// applyFiles writes the files tmpl into dir (see Apply).
+func applyFiles(tmpl []file, dir string, force bool) ([]Change, error) {
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("%q exists and is not a directory; choose another project directory", dir)
 	}
@@ -262,12 +273,12 @@ func applyFS(fsys fs.FS, dir string, force bool) ([]Change, error) {
 			if old, err := safefile.ReadFollow(target, maxMerged); err == nil && satisfied(f, old) {
 				continue
 			}
-			changes = append(changes, Change{File: f.rel, Action: Kept, Hint: "it is not a regular file (a symbolic link?), so vmhook does not write it; " + byHand(f)})
+			changes = append(changes, Change{File: f.rel, Action: Kept, Hint: "it is not a regular file (a symbolic link?), so vmhook does not write it; " + byHand(f), Theirs: true})
 			continue
 		}
 		old, err := safefile.Read(target, maxMerged)
 		if errors.Is(err, safefile.ErrTooLarge) {
-			changes = append(changes, Change{File: f.rel, Action: Kept, Hint: "it is larger than " + safefile.Size(maxMerged) + ", so vmhook does not change it; " + byHand(f)})
+			changes = append(changes, Change{File: f.rel, Action: Kept, Hint: "it is larger than " + safefile.Size(maxMerged) + ", so vmhook does not change it; " + byHand(f), Theirs: true})
 			continue
 		}
 		if err != nil {
@@ -294,7 +305,8 @@ func applyFS(fsys fs.FS, dir string, force bool) ([]Change, error) {
 			continue
 		}
 		if !force {
-			changes = append(changes, Change{File: f.rel, Action: Kept, Hint: keptHint(f.rel)})
+			mine := theirs(f.rel, old)
+			changes = append(changes, Change{File: f.rel, Action: Kept, Hint: keptHint(f.rel, mine), Theirs: mine})
 			continue
 		}
 		// The replaced file keeps its mode unless the template's file is
@@ -315,14 +327,17 @@ func applyFS(fsys fs.FS, dir string, force bool) ([]Change, error) {
 }
 
 // keptHint says what a file left alone would have brought.
-func keptHint(rel string) string {
+func keptHint(rel string, theirs bool) string {
 	switch rel {
 	case "vmhook.yaml":
 		return "yours is used as it is"
 	case "flake.nix", "shell.nix":
-		return "to have lima and just on the host, add pkgs.lima and pkgs.just to your dev shell's packages"
+		return "to have lima and just on the host, add pkgs.lima and pkgs.just to its dev shell's packages"
 	case "justfile":
 		return "to have the vm-* recipes, copy them from the template's"
+	}
+	if theirs {
+		return "it is left as it is"
 	}
 	return "compare it with the template's"
 }

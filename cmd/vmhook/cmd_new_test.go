@@ -127,13 +127,16 @@ func TestNewMerges(t *testing.T) {
 	for _, want := range []string{
 		"vmhook: added use vm to " + filepath.Join(dir, ".envrc") + "\n",
 		"vmhook: wrote " + filepath.Join(dir, ".gitignore") + "\n",
-		"vmhook: kept " + filepath.Join(dir, "justfile") + ", which differs from vm-dev's; to have the vm-* recipes, copy them from the template's (see: vmhook templates vm-dev justfile)\n",
-		"vmhook: vmhook new --force replaces the files kept, keeping a backup of each\n",
+		"vmhook: template vm-dev: the project already uses Nix (.envrc (use flake or use nix))\n",
+		"vmhook: kept " + filepath.Join(dir, "justfile") + ", the project's own; to have the vm-* recipes, copy them from the template's\n",
 		"vmhook: next: cd " + dir + " && direnv allow",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
+	}
+	if strings.Contains(stderr, "--force") {
+		t.Errorf("--force is suggested for a file the project had before vmhook:\n%s", stderr)
 	}
 	for f, data := range mine {
 		if got, _ := os.ReadFile(filepath.Join(dir, f)); !strings.HasPrefix(string(got), data) {
