@@ -559,8 +559,9 @@ func copyExclusive(src, dst string) error {
 	return err
 }
 
-// nixShellLine finds a line of an .envrc loading a Nix dev shell.
-var nixShellLine = lazyre.New(`(?m)^[ \t]*(use[ \t]+(flake|nix)|use_(flake|nix))([ \t;\r]|$)`)
+// nixShellLine finds a line of an .envrc loading a Nix dev shell, directly
+// or through the vm-dev template's _vm_dev_nix.
+var nixShellLine = lazyre.New(`(?m)^[ \t]*(_vm_dev_nix[ \t]+)?(use[ \t]+(flake|nix)|use_(flake|nix))([ \t;\r]|$)`)
 
 // useVMLine finds a line of an .envrc that calls vmhook's `use vm`, however
 // indented (as inside the template's guard).

@@ -504,7 +504,8 @@ func TestScaffoldEnvrcInDirenv(t *testing.T) {
 	}{
 		{"vm-minimal", "vm-minimal", []string{"PATH=" + vmhookDir + ":" + noNix}, ""},
 		{"vm-dev without nix", "vm-dev", []string{"PATH=" + vmhookDir + ":" + noNix}, ""},
-		{"vm-dev with nix, flakes off", "vm-dev", []string{nixPath, "NIX_CONFIG=experimental-features ="}, "nix"},
+		// A nixpkgs on NIX_PATH: without one, the .envrc says so instead.
+		{"vm-dev with nix, flakes off", "vm-dev", []string{nixPath, "NIX_CONFIG=experimental-features =", "NIX_PATH=nixpkgs=" + root}, "nix"},
 		{"vm-dev with nix and flakes", "vm-dev", []string{nixPath, "NIX_CONFIG=experimental-features = nix-command flakes"}, "flake"},
 	}
 	for i, tc := range cases {

@@ -30,8 +30,9 @@ const maxWorkspaces = 60
 // name can end a comment or a quoted word.
 var safeName = regexp.MustCompile(`^[A-Za-z0-9_@+][A-Za-z0-9._@+-]{0,100}$`)
 
-// nixShellLine finds a line of an .envrc loading a Nix dev shell.
-var nixShellLine = regexp.MustCompile(`(?m)^[ \t]*(use[ \t]+(flake|nix)|use_(flake|nix))([ \t;\r]|$)`)
+// nixShellLine finds a line of an .envrc loading a Nix dev shell, directly
+// or through the vm-dev template's _vm_dev_nix.
+var nixShellLine = regexp.MustCompile(`(?m)^[ \t]*(_vm_dev_nix[ \t]+)?(use[ \t]+(flake|nix)|use_(flake|nix))([ \t;\r]|$)`)
 
 // Detect reads the repository at root: the root directory, the workspaces
 // an app there names, and, when the root is none of the Detectors' kinds,
