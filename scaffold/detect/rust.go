@@ -40,7 +40,7 @@ func detectRust(d *Dir) (App, bool) {
 	for _, s := range rustServers {
 		if _, ok := secs["dependencies"][s.crate]; ok {
 			crate = s.crate
-			app.Why = fmt.Sprintf("%s (%s%s)", d.Path("Cargo.toml"), s.crate, at(lineOf(data, "[dependencies]", s.crate)))
+			app.Why = fmt.Sprintf("%s (%s, line %d)", d.Path("Cargo.toml"), s.crate, lineOf(data, "[dependencies]", s.crate))
 			for _, f := range []string{"src/main.rs", "src/bin/server.rs", "src/server.rs"} {
 				src, ok := d.Read(f)
 				if !ok {
