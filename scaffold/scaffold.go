@@ -20,6 +20,7 @@ import (
 
 	"github.com/vmhook/vmhook/internal/atomicfile"
 	"github.com/vmhook/vmhook/internal/lazyre"
+	"github.com/vmhook/vmhook/internal/safefile"
 	"github.com/vmhook/vmhook/templates"
 )
 
@@ -131,6 +132,9 @@ const (
 	Replaced
 	// Kept means the file differs from the template and was left as it is.
 	Kept
+	// Omitted means the template's file was not written: the project has
+	// its own kind of it (see Plan.Omit).
+	Omitted
 )
 
 // Change is one file Apply wrote, extended, replaced or left alone.
@@ -139,7 +143,10 @@ type Change struct {
 	Action Action
 	Added  []string // Appended: the lines that matter (patterns, directives)
 	Backup string   // Replaced: the backup of the old file, relative like File
-	Hint   string   // Kept, Appended: what the user may want to add by hand
+	Hint   string   // Kept, Appended, Omitted: what the user may want to add by hand, or why
+	// Theirs marks a kept file as the project's own, from before vmhook:
+	// --force is no answer for it.
+	Theirs bool
 }
 
 // Apply writes the template named template into dir, creating dir when
@@ -206,6 +213,11 @@ func mustFiles(fsys fs.FS) []file {
 	return out
 }
 
+// maxMerged is the largest existing file vmhook new reads to merge or
+// compare: far above any real .gitignore or .envrc, far below what would
+// hurt, and the limit of what it reads through a link to a device.
+const maxMerged = 4 << 20
+
 // op is one planned write.
 type op struct {
 	change Change
@@ -222,6 +234,11 @@ func applyFS(fsys fs.FS, dir string, force bool) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
+	return applyFiles(tmpl, dir, force)
+}
+
+// applyFiles writes the files tmpl into dir (see Apply).
+func applyFiles(tmpl []file, dir string, force bool) ([]Change, error) {
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("%q exists and is not a directory; choose another project directory", dir)
 	}
@@ -251,14 +268,19 @@ func applyFS(fsys fs.FS, dir string, force bool) ([]Change, error) {
 		}
 		if !fi.Mode().IsRegular() {
 			// Writing would replace the link (or device) with a file; what
-			// it points to is only read.
-			if old, err := os.ReadFile(target); err == nil && satisfied(f, old) {
+			// a link points to is only read, and only when it is a regular
+			// file: a FIFO would block, /dev/zero would never end.
+			if old, err := safefile.ReadFollow(target, maxMerged); err == nil && satisfied(f, old) {
 				continue
 			}
-			changes = append(changes, Change{File: f.rel, Action: Kept, Hint: "it is not a regular file (a symbolic link?), so vmhook does not write it; " + byHand(f)})
+			changes = append(changes, Change{File: f.rel, Action: Kept, Hint: "it is not a regular file (a symbolic link?), so vmhook does not write it; " + byHand(f), Theirs: true})
 			continue
 		}
-		old, err := os.ReadFile(target)
+		old, err := safefile.Read(target, maxMerged)
+		if errors.Is(err, safefile.ErrTooLarge) {
+			changes = append(changes, Change{File: f.rel, Action: Kept, Hint: "it is larger than " + safefile.Size(maxMerged) + ", so vmhook does not change it; " + byHand(f), Theirs: true})
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read %q: %w", target, err)
 		}
@@ -283,7 +305,8 @@ func applyFS(fsys fs.FS, dir string, force bool) ([]Change, error) {
 			continue
 		}
 		if !force {
-			changes = append(changes, Change{File: f.rel, Action: Kept, Hint: keptHint(f.rel)})
+			mine := theirs(f.rel, old)
+			changes = append(changes, Change{File: f.rel, Action: Kept, Hint: keptHint(f.rel, mine), Theirs: mine})
 			continue
 		}
 		// The replaced file keeps its mode unless the template's file is
@@ -304,14 +327,17 @@ func applyFS(fsys fs.FS, dir string, force bool) ([]Change, error) {
 }
 
 // keptHint says what a file left alone would have brought.
-func keptHint(rel string) string {
+func keptHint(rel string, theirs bool) string {
 	switch rel {
 	case "vmhook.yaml":
 		return "yours is used as it is"
 	case "flake.nix", "shell.nix":
-		return "to have lima and just on the host, add pkgs.lima and pkgs.just to your dev shell's packages"
+		return "to have lima and just on the host, add pkgs.lima and pkgs.just to its dev shell's packages"
 	case "justfile":
 		return "to have the vm-* recipes, copy them from the template's"
+	}
+	if theirs {
+		return "it is left as it is"
 	}
 	return "compare it with the template's"
 }
@@ -459,7 +485,7 @@ func place(o *op, dir string) error {
 		}
 		return nil
 	}
-	now, err := os.ReadFile(o.target)
+	now, err := safefile.Read(o.target, maxMerged)
 	if err != nil || !bytes.Equal(now, o.old) {
 		return fmt.Errorf("%q changed while vmhook new ran; run vmhook new again", o.target)
 	}
@@ -515,7 +541,7 @@ func copyExclusive(src, dst string) error {
 	if err != nil {
 		return err
 	}
-	data, err := os.ReadFile(src)
+	data, err := safefile.Read(src, maxMerged)
 	if err != nil {
 		return err
 	}
@@ -533,8 +559,9 @@ func copyExclusive(src, dst string) error {
 	return err
 }
 
-// nixShellLine finds a line of an .envrc loading a Nix dev shell.
-var nixShellLine = lazyre.New(`(?m)^[ \t]*(use[ \t]+(flake|nix)|use_(flake|nix))([ \t;\r]|$)`)
+// nixShellLine finds a line of an .envrc loading a Nix dev shell, directly
+// or through the vm-dev template's _vm_dev_nix.
+var nixShellLine = lazyre.New(`(?m)^[ \t]*(_vm_dev_nix[ \t]+)?(use[ \t]+(flake|nix)|use_(flake|nix))([ \t;\r]|$)`)
 
 // useVMLine finds a line of an .envrc that calls vmhook's `use vm`, however
 // indented (as inside the template's guard).

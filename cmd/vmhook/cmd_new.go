@@ -20,10 +20,13 @@ func newCommands(r *rt) []*cli.Command {
 			Usage:     "start a project, or adopt an existing one: .envrc (use vm), vmhook.yaml, .gitignore, …",
 			ArgsUsage: "[DIR]",
 			Description: "Writes the template's files into DIR (default: the current directory),\n" +
-				"creating it when needed. In an existing project it merges and never loses a\n" +
-				"byte: missing files are written, .gitignore gets the lines it lacks, .envrc\n" +
+				"creating it when needed. In an existing project it reads the repository\n" +
+				"(its stacks, dev-server ports, pinned versions and lockfiles) and writes a\n" +
+				"vmhook.yaml that says what it found; it uses vm-minimal there unless the\n" +
+				"project already uses Nix or --template is given. It merges and never loses\n" +
+				"a byte: missing files are written, .gitignore gets the lines it lacks, .envrc\n" +
 				"gets `use vm`, and other files that differ are kept and listed with what to\n" +
-				"add by hand (--force replaces them, keeping each as FILE.vmhook-backup).\n" +
+				"add by hand (--force replaces vmhook's own, keeping each as FILE.vmhook-backup).\n" +
 				"Templates: " + strings.Join(scaffold.Names(), ", ") + " (see vmhook templates).",
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "template", Aliases: []string{"t"}, Value: scaffold.Default, Usage: "template `NAME` (see vmhook templates)"},
@@ -45,11 +48,16 @@ func newCommands(r *rt) []*cli.Command {
 				if !slices.Contains(scaffold.Names(), tmpl) {
 					return usagef("unknown template %q; choose one of: %s", tmpl, strings.Join(scaffold.Names(), ", "))
 				}
-				changes, err := scaffold.Apply(dir, tmpl, c.Bool("force"))
+				plan, err := scaffold.Choose(dir, tmpl, c.IsSet("template"))
 				if err != nil {
 					return err
 				}
-				r.reportChanges(dir, tmpl, changes)
+				changes, err := scaffold.ApplyPlan(dir, plan, c.Bool("force"))
+				if err != nil {
+					return err
+				}
+				r.reportPlan(plan)
+				r.reportChanges(dir, plan.Template, changes)
 				r.nextSteps(dir)
 				return nil
 			},
@@ -95,10 +103,41 @@ func newCommands(r *rt) []*cli.Command {
 	}
 }
 
+// reportPlan says, in a line or two, what vmhook new read in an existing
+// project and which template it chose; vmhook.yaml's comments say the rest.
+func (r *rt) reportPlan(plan scaffold.Plan) {
+	if plan.Found != nil {
+		// One entry per stack, with the directories below the root it
+		// was found in: "Node.js (., apps/web)".
+		var stacks []string
+		dirs := map[string][]string{}
+		for _, a := range plan.Found.Apps {
+			if dirs[a.Stack] == nil {
+				stacks = append(stacks, a.Stack)
+			}
+			dirs[a.Stack] = append(dirs[a.Stack], a.Dir)
+		}
+		for i, s := range stacks {
+			if d := dirs[s]; len(d) > 1 || d[0] != "." {
+				stacks[i] = s + " (" + strings.Join(d, ", ") + ")"
+			}
+		}
+		switch {
+		case len(stacks) > 0:
+			r.say.line("read the project: %s; vmhook.yaml says what was found and why", strings.Join(stacks, ", "))
+		default:
+			r.say.line("read the project: no stack vmhook knows; vmhook.yaml is the template's")
+		}
+	}
+	if plan.Why != "" {
+		r.say.line("template %s: %s", plan.Template, plan.Why)
+	}
+}
+
 // reportChanges tells people, one line per file, what vmhook new did, and
 // what they may want to add by hand to the files it kept.
 func (r *rt) reportChanges(dir, tmpl string, changes []scaffold.Change) {
-	kept := false
+	forceable := false
 	for _, c := range changes {
 		p := filepath.Join(dir, filepath.FromSlash(c.File))
 		hint := ""
@@ -113,14 +152,20 @@ func (r *rt) reportChanges(dir, tmpl string, changes []scaffold.Change) {
 		case scaffold.Replaced:
 			r.say.line("replaced %s with %s's; yours is now %s", p, tmpl, filepath.Join(dir, filepath.FromSlash(c.Backup)))
 		case scaffold.Kept:
-			kept = true
+			if c.Theirs {
+				r.say.line("kept %s, the project's own%s", p, hint)
+				continue
+			}
+			forceable = true
 			r.say.line("kept %s, which differs from %s's%s (see: vmhook templates %s %s)", p, tmpl, hint, tmpl, c.File)
+		case scaffold.Omitted:
+			r.say.line("left out %s: %s", c.File, c.Hint)
 		}
 	}
 	switch {
 	case len(changes) == 0:
 		r.say.line("%s already has everything of %s; nothing written", dir, tmpl)
-	case kept:
+	case forceable:
 		r.say.line("vmhook new --force replaces the files kept, keeping a backup of each")
 	}
 }

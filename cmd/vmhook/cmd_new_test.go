@@ -127,13 +127,16 @@ func TestNewMerges(t *testing.T) {
 	for _, want := range []string{
 		"vmhook: added use vm to " + filepath.Join(dir, ".envrc") + "\n",
 		"vmhook: wrote " + filepath.Join(dir, ".gitignore") + "\n",
-		"vmhook: kept " + filepath.Join(dir, "justfile") + ", which differs from vm-dev's; to have the vm-* recipes, copy them from the template's (see: vmhook templates vm-dev justfile)\n",
-		"vmhook: vmhook new --force replaces the files kept, keeping a backup of each\n",
+		"vmhook: template vm-dev: the project already uses Nix (.envrc (use flake or use nix))\n",
+		"vmhook: kept " + filepath.Join(dir, "justfile") + ", the project's own; to have the vm-* recipes, copy them from the template's\n",
 		"vmhook: next: cd " + dir + " && direnv allow",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
+	}
+	if strings.Contains(stderr, "--force") {
+		t.Errorf("--force is suggested for a file the project had before vmhook:\n%s", stderr)
 	}
 	for f, data := range mine {
 		if got, _ := os.ReadFile(filepath.Join(dir, f)); !strings.HasPrefix(string(got), data) {
@@ -501,7 +504,8 @@ func TestScaffoldEnvrcInDirenv(t *testing.T) {
 	}{
 		{"vm-minimal", "vm-minimal", []string{"PATH=" + vmhookDir + ":" + noNix}, ""},
 		{"vm-dev without nix", "vm-dev", []string{"PATH=" + vmhookDir + ":" + noNix}, ""},
-		{"vm-dev with nix, flakes off", "vm-dev", []string{nixPath, "NIX_CONFIG=experimental-features ="}, "nix"},
+		// A nixpkgs on NIX_PATH: without one, the .envrc says so instead.
+		{"vm-dev with nix, flakes off", "vm-dev", []string{nixPath, "NIX_CONFIG=experimental-features =", "NIX_PATH=nixpkgs=" + root}, "nix"},
 		{"vm-dev with nix and flakes", "vm-dev", []string{nixPath, "NIX_CONFIG=experimental-features = nix-command flakes"}, "flake"},
 	}
 	for i, tc := range cases {
