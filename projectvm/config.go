@@ -389,7 +389,7 @@ func (p *Project) configData(mapping map[int]int) configData {
 		d.Provision = append(d.Provision, Provision{Mode: "system", Script: dataScript(d.DataDisk, s.Data.Path)})
 	}
 	for _, pr := range s.Provision {
-		d.Provision = append(d.Provision, Provision{Mode: pr.Mode, Script: ProvisionScript(pr)})
+		d.Provision = append(d.Provision, Provision{Mode: pr.Mode, Script: ProvisionScript(pr, p.Dir)})
 	}
 	for _, g := range s.Ports {
 		d.Ports = append(d.Ports, portData{Guest: g, Host: mapping[g]})

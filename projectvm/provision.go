@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/vmhook/vmhook/internal/shellquote"
 )
 
 // Provisioning once: Lima runs every provision script at every boot, so a
@@ -29,32 +31,37 @@ func markerDir(mode string) string {
 	return systemMarkers
 }
 
-// ProvisionScript is the script vmhook hands Lima for pr: the step's own
-// for when: boot, or a POSIX sh guard around it for when: once. The step
-// runs as its own file, so its #! line still chooses its interpreter.
-func ProvisionScript(pr Provision) string {
-	if pr.When != "once" {
-		return pr.Script
-	}
-	h := hashHex([]byte(pr.Script))
+// ProvisionScript is the script vmhook hands Lima for pr, a step of the
+// project at dir: a POSIX sh wrapper that exports VMHOOK_PROJECT_DIR (the
+// project's path in the guest, where it is mounted) and runs the step as a
+// file of its own, so its #! line still chooses its interpreter; for when:
+// once, guarded by its marker.
+func ProvisionScript(pr Provision, dir string) string {
 	body := pr.Script
 	if !strings.HasSuffix(body, "\n") {
 		body += "\n"
 	}
-	return fmt.Sprintf(`#!/bin/sh
-# vmhook: runs once per VM (when: once); vmhook provision runs it again.
-set -e
-d="%[1]s"
-[ -e "$d/%[2]s" ] && exit 0
-mkdir -p "$d"
-f=$(mktemp "$d/.step.XXXXXX")
-trap 'rm -f "$f"' EXIT
-cat >"$f" <<'VMHOOK_%[2]s'
-%[3]sVMHOOK_%[2]s
-chmod 700 "$f"
-"$f"
-touch "$d/%[2]s"
-`, markerDir(pr.Mode), h, body)
+	h := hashHex([]byte(pr.Script))
+	var b strings.Builder
+	b.WriteString("#!/bin/sh\n")
+	if pr.When == "once" {
+		b.WriteString("# vmhook: runs once per VM (when: once); vmhook provision runs it again.\n")
+	} else {
+		b.WriteString("# vmhook: runs at every boot (when: boot).\n")
+	}
+	fmt.Fprintf(&b, "set -e\nVMHOOK_PROJECT_DIR=%s\nexport VMHOOK_PROJECT_DIR\n", shellquote.POSIX(dir))
+	fmt.Fprintf(&b, "d=\"%s\"\n", markerDir(pr.Mode))
+	if pr.When == "once" {
+		fmt.Fprintf(&b, "[ -e \"$d/%s\" ] && exit 0\n", h)
+	}
+	// The step's file sits beside the markers, not in a /tmp that may be
+	// mounted noexec.
+	b.WriteString("mkdir -p \"$d\"\nf=$(mktemp \"$d/.step.XXXXXX\")\n")
+	fmt.Fprintf(&b, "trap 'rm -f \"$f\"' EXIT\ncat >\"$f\" <<'VMHOOK_%[1]s'\n%[2]sVMHOOK_%[1]s\nchmod 700 \"$f\"\n\"$f\"\n", h, body)
+	if pr.When == "once" {
+		fmt.Fprintf(&b, "touch \"$d/%s\"\n", h)
+	}
+	return b.String()
 }
 
 // Provision runs p's once-per-VM steps again in its running VM, in order:
@@ -80,7 +87,7 @@ func (m *Manager) Provision(ctx context.Context, p *Project, stdout, stderr io.W
 		if pr.Mode == "user" {
 			args = []string{"shell", "--workdir", "/", p.Name, "sh", "-s"}
 		}
-		if err := m.Lima.Attach(ctx, strings.NewReader(ProvisionScript(pr)), stdout, stderr, args...); err != nil {
+		if err := m.Lima.Attach(ctx, strings.NewReader(ProvisionScript(pr, p.Dir)), stdout, stderr, args...); err != nil {
 			return fmt.Errorf("provision[%d] failed (%w); fix the script and run vmhook provision again", i, err)
 		}
 	}
