@@ -152,19 +152,22 @@ type adoptedImage struct {
 
 // adoptedDef is the definition Adopt writes, in schema order.
 type adoptedDef struct {
-	CPUs      int               `yaml:"cpus,omitempty"`
-	Memory    string            `yaml:"memory,omitempty"`
-	Disk      string            `yaml:"disk,omitempty"`
-	Image     *adoptedImage     `yaml:"image,omitempty"`
-	Mounts    []Mount           `yaml:"mounts,omitempty"`
-	Env       map[string]string `yaml:"env,omitempty"`
-	Provision []Provision       `yaml:"provision,omitempty"`
-	Lima      map[string]any    `yaml:"lima,omitempty"`
+	CPUs   int           `yaml:"cpus,omitempty"`
+	Memory string        `yaml:"memory,omitempty"`
+	Disk   string        `yaml:"disk,omitempty"`
+	Image  *adoptedImage `yaml:"image,omitempty"`
+	Mounts []Mount       `yaml:"mounts,omitempty"`
+	// FileEvents is the instance's mountInotify, said even when false
+	// (vmhook's default is true): adopting changes nothing the VM does.
+	FileEvents bool              `yaml:"fileEvents"`
+	Env        map[string]string `yaml:"env,omitempty"`
+	Provision  []Provision       `yaml:"provision,omitempty"`
+	Lima       map[string]any    `yaml:"lima,omitempty"`
 }
 
 // modelled are the lima.yaml fields a definition says in its own terms;
 // every other one is kept as it is under lima:.
-var modelled = []string{"cpus", "memory", "disk", "images", "mounts", "env", "provision"}
+var modelled = []string{"cpus", "memory", "disk", "images", "mounts", "mountInotify", "env", "provision"}
 
 // definitionFrom writes a named VM's definition that describes the
 // instance whose lima.yaml is lima, on a host whose arch is hostArch.
@@ -208,6 +211,7 @@ func definitionFrom(lima map[string]any, name, instDir, hostArch, home string) (
 	if len(rawMounts) > 0 {
 		raw["mounts"] = rawMounts
 	}
+	d.FileEvents, _ = lima["mountInotify"].(bool)
 	if env, ok := lima["env"].(map[string]any); ok {
 		d.Env = map[string]string{}
 		for k, v := range env {

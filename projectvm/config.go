@@ -137,6 +137,7 @@ type configData struct {
 	Images       []imageData
 	Mounts       []Mount
 	ForwardAgent bool
+	FileEvents   bool
 	Env          map[string]string
 	Ports        []portData
 	Sockets      []socketData
@@ -355,6 +356,7 @@ func (p *Project) configData(mapping map[int]int) configData {
 		Disk:         s.Disk,
 		Mounts:       s.Mounts,
 		ForwardAgent: s.ForwardAgent,
+		FileEvents:   s.FileEvents,
 		ExtraLima:    s.Lima,
 		Env: map[string]string{
 			"SYSINIT_IN_VM": "1",

@@ -113,9 +113,16 @@ type Drift struct {
 	// NeedsRecreate lists fields (disk, images, vmType, arch) that only a
 	// destroy and up can change.
 	NeedsRecreate []string
-	// Ports is set when the forwarded ports changed: Lima reads them only
-	// when the VM starts, so applying them restarts it.
-	Ports bool
+	// Restart names what changed that Lima reads only when the VM starts
+	// (forwarded ports, file events), so applying it restarts the VM.
+	Restart []string
+}
+
+// restartFields are the Lima fields, and how drift names them, that a
+// running VM picks up only at its next start.
+var restartFields = []struct{ key, what string }{
+	{"portForwards", "forwarded ports"},
+	{"mountInotify", "file events from the host"},
 }
 
 // Describe is a short human description.
@@ -126,8 +133,8 @@ func (d Drift) Describe() string {
 	if len(d.NeedsRecreate) > 0 {
 		return "config changed since the VM was created (" + strings.Join(d.NeedsRecreate, ", ") + " only a new VM can change)"
 	}
-	if d.Ports {
-		return "config changed since the VM was created (forwarded ports too, which only a restart applies)"
+	if len(d.Restart) > 0 {
+		return "config changed since the VM was created (" + strings.Join(d.Restart, " and ") + " too, which only a restart applies)"
 	}
 	return "config changed since the VM was created"
 }
@@ -189,7 +196,16 @@ func (m *Manager) drift(instDir, config string) Drift {
 	if now != nil && reflect.DeepEqual(now, then) {
 		return Drift{}
 	}
-	d.Ports = !reflect.DeepEqual(now["portForwards"], then["portForwards"])
+	for _, f := range restartFields {
+		a, b := now[f.key], then[f.key]
+		if f.key == "mountInotify" {
+			// Unset is Lima's default, off.
+			a, b = a == true, b == true
+		}
+		if !reflect.DeepEqual(a, b) {
+			d.Restart = append(d.Restart, f.what)
+		}
+	}
 	now, then = m.recreateFields(now), m.recreateFields(then)
 	for _, k := range []string{"arch", "disk", "images", "vmType"} {
 		if !reflect.DeepEqual(now[k], then[k]) {

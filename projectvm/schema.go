@@ -262,6 +262,19 @@ var settingFields = []settingField{
 		},
 	},
 	{
+		name: "fileEvents", kinds: filesAll,
+		decode: func(l *layer, v *yaml.Node) error {
+			return v.Decode(&l.FileEvents)
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.FileEvents == nil {
+				return nil
+			}
+			s.FileEvents = *l.FileEvents
+			return nil
+		},
+	},
+	{
 		name: "env", kinds: filesAll,
 		decode: func(l *layer, v *yaml.Node) error {
 			return decodeEnv(v, &l.Env)

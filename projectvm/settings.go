@@ -19,19 +19,23 @@ import (
 
 // Settings are the resolved settings of one VM, after every layer applied.
 type Settings struct {
-	CPUs         int               `json:"cpus"`
-	Memory       string            `json:"memory"`
-	Disk         string            `json:"disk"`
-	Image        Image             `json:"image"`
-	Ports        []int             `json:"ports"`
-	Mounts       []Mount           `json:"mounts"`
-	Sockets      []Socket          `json:"sockets"`
-	ForwardAgent bool              `json:"forwardAgent"`
-	Env          map[string]string `json:"env"`
-	Provision    []Provision       `json:"provision"`
-	Session      string            `json:"session"`
-	Lima         map[string]any    `json:"lima,omitempty"`
-	Rebuild      string            `json:"rebuild,omitempty"`
+	CPUs         int      `json:"cpus"`
+	Memory       string   `json:"memory"`
+	Disk         string   `json:"disk"`
+	Image        Image    `json:"image"`
+	Ports        []int    `json:"ports"`
+	Mounts       []Mount  `json:"mounts"`
+	Sockets      []Socket `json:"sockets"`
+	ForwardAgent bool     `json:"forwardAgent"`
+	// FileEvents makes a change on the host to a mounted directory an
+	// inotify event in the guest (Lima's mountInotify), so watchers in the
+	// guest (node --watch, Vite, nodemon) see a save in a host editor.
+	FileEvents bool              `json:"fileEvents"`
+	Env        map[string]string `json:"env"`
+	Provision  []Provision       `json:"provision"`
+	Session    string            `json:"session"`
+	Lima       map[string]any    `json:"lima,omitempty"`
+	Rebuild    string            `json:"rebuild,omitempty"`
 	// Data is the named VM's data disk; nil when it has none.
 	Data *DataDisk `json:"data,omitempty"`
 	// AllowMounts lists host directories outside the project that project
@@ -127,6 +131,7 @@ type layer struct {
 	Mounts       *[]Mount          `yaml:"mounts"`
 	Sockets      *[]Socket         `yaml:"sockets"`
 	ForwardAgent *bool             `yaml:"forwardAgent"`
+	FileEvents   *bool             `yaml:"fileEvents"`
 	Env          map[string]string `yaml:"env"`
 	Provision    *[]Provision      `yaml:"provision"`
 	Session      *string           `yaml:"session"`
@@ -432,6 +437,9 @@ func Defaults() Settings {
 		Disk:   "100GiB",
 		Env:    map[string]string{},
 		Ports:  slices.Clone(DefaultPorts),
+		// Dev servers reload on a save: without it, a host edit reaches no
+		// watcher in the guest over 9p or virtiofs.
+		FileEvents: true,
 	}
 }
 

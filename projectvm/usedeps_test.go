@@ -155,8 +155,9 @@ func TestDriftNamesTheCommandThatWorks(t *testing.T) {
 	}{
 		{Drift{}, "", ""},
 		{Drift{Changed: true}, "vmhook up --apply", "config changed"},
-		{Drift{Changed: true, Ports: true}, "vmhook up --apply", "only a restart applies"},
-		{Drift{Changed: true, NeedsRecreate: []string{"disk"}, Ports: true}, "vmhook destroy && vmhook up (the VM's disk is lost)", "disk only a new VM can change"},
+		{Drift{Changed: true, Restart: []string{"forwarded ports"}}, "vmhook up --apply", "(forwarded ports too, which only a restart applies)"},
+		{Drift{Changed: true, Restart: []string{"forwarded ports", "file events from the host"}}, "vmhook up --apply", "(forwarded ports and file events from the host too, which only a restart applies)"},
+		{Drift{Changed: true, NeedsRecreate: []string{"disk"}, Restart: []string{"forwarded ports"}}, "vmhook destroy && vmhook up (the VM's disk is lost)", "disk only a new VM can change"},
 	} {
 		if got := c.d.Fix(); got != c.fix {
 			t.Errorf("%+v: fix %q, want %q", c.d, got, c.fix)
