@@ -520,14 +520,18 @@ func ShellArgs(p *Project, cmd []string, guestShell string) []string {
 	return append(args, guestShell, "-i")
 }
 
-// shellPrefix is `limactl shell` into p's VM at the project directory,
-// before any command.
+// shellPrefix is `limactl shell` into p's VM at the project directory (or
+// p.Workdir under it), before any command.
 func shellPrefix(p *Project) []string {
 	if p.Named {
 		// A named VM mounts no project: Lima starts in the guest's home.
 		return []string{"shell", p.Name}
 	}
-	return []string{"shell", "--workdir", p.Dir, p.Name}
+	wd := p.Dir
+	if p.Workdir != "" {
+		wd = p.Workdir
+	}
+	return []string{"shell", "--workdir", wd, p.Name}
 }
 
 // defaultGuestShell is Lima's default for user.shell.

@@ -60,6 +60,9 @@ type Project struct {
 	SettingsPath string
 	// StateDir holds vmhook's records of the project (Env.ProjectStateDir).
 	StateDir string
+	// Workdir is where an entry starts in the guest: the directory the user
+	// stands in under Dir (see entry.Workdir); empty is Dir.
+	Workdir string
 	// Named marks a persistent, user-level VM.
 	Named    bool
 	Settings Settings

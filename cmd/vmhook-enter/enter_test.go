@@ -53,6 +53,8 @@ type world struct {
 	env     []string
 	project string
 	log     string
+	// cwd is where the shell stands; empty is the project.
+	cwd string
 }
 
 func newWorld(t *testing.T) *world {
@@ -96,6 +98,9 @@ func (w *world) run(program string, env []string, args ...string) result {
 	cmd := exec.Command(filepath.Join(bin, program), args...)
 	cmd.Env = env
 	cmd.Dir = w.project
+	if w.cwd != "" {
+		cmd.Dir = w.cwd
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
@@ -203,6 +208,18 @@ func TestEnterRepeatsDecision(t *testing.T) {
 	if want := strings.TrimSuffix(full.calls[0], "true") + "echo a b"; len(r.calls) != 1 || r.calls[0] != want {
 		t.Fatalf("vmhook-enter ran %q, want %q", r.calls, want)
 	}
+
+	// From a subdirectory the decision holds, and the entry lands there,
+	// as vmhook's own would.
+	w.cwd = filepath.Join(w.project, "src", "web")
+	if err := os.MkdirAll(w.cwd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w.fast(result{calls: []string{strings.Replace(full.calls[0], "--workdir "+w.project+" ", "--workdir "+w.cwd+" ", 1)}, stderr: full.stderr})
+	if via := w.run("vmhook", w.env, "shell", "--project", w.project, "--", "true"); len(via.calls) != 1 || !strings.Contains(via.calls[0], "--workdir "+w.cwd+" ") {
+		t.Fatalf("vmhook shell from %s ran %q", w.cwd, via.calls)
+	}
+	w.cwd = ""
 
 	// Anything but the forms the hook uses is vmhook's, which runs it as
 	// vmhook shell would.

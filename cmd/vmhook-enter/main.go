@@ -71,6 +71,12 @@ func decided(args, environ []string, vmhook string) (*entry.Record, bool) {
 	if !r.Check(project, cmd, environ, vmhook, terminal, isTerminal(2)) {
 		return nil, false
 	}
+	// The decision holds wherever in the project the shell stands; the
+	// guest directory is this run's, by vmhook's own rule.
+	r.Argv = slices.Clone(r.Argv)
+	if i := slices.Index(r.Argv, "--workdir"); i > 0 && i+1 < len(r.Argv) {
+		r.Argv[i+1] = entry.Workdir(project, "")
+	}
 	if cmd {
 		// The decision is what comes before the command, which is this
 		// run's: everything after the first --.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/vmhook/vmhook/internal/entry"
 	"github.com/vmhook/vmhook/projectvm"
 )
 
@@ -13,10 +14,11 @@ func shellCommands(r *rt) []*cli.Command {
 	return []*cli.Command{{
 		Name:      "shell",
 		Aliases:   []string{"enter"},
-		Usage:     "enter the project's VM at the project directory (starting it if needed)",
+		Usage:     "enter the project's VM where you stand in the project (starting it if needed)",
 		ArgsUsage: "[-- CMD ARGS…]",
 		Description: "On a terminal, opens your login shell in the VM. With -- CMD ARGS…, runs CMD in the VM\n" +
-			"at the project directory without needing a terminal, and exits with its exit code.",
+			"without needing a terminal, and exits with its exit code. Either starts in the directory you\n" +
+			"stand in when it is in the project (mounted at the same path), else at the project directory.",
 		Flags: projectFlags,
 		Action: func(c *cli.Context) error {
 			return r.shell(callOf(c), flagsFrom(c), c.Args().Slice())
@@ -53,6 +55,8 @@ func (r *rt) shell(cl call, flags projectvm.Flags, cmd []string) error {
 	if cl.ctx.Err() != nil {
 		return r.interrupted(cl.ctx, "", p.Name+" is running; run vm-shell to enter it")
 	}
+	// You land where you stand: the project is mounted at the same path.
+	p.Workdir = entry.Workdir(p.Dir, "")
 	args := m.EnterArgs(cl.ctx, p, cmd)
 	r.recordEntry(cl, m, p, cmd, args)
 	// Exec replaces vmhook: every lock was released when Ensure
