@@ -390,6 +390,10 @@ func (p *Project) configData(mapping map[int]int) configData {
 		d.DataDisk = DataDiskName(p.Name)
 		d.Provision = append(d.Provision, Provision{Mode: "system", Script: dataScript(d.DataDisk, s.Data.Path)})
 	}
+	if !p.Named {
+		// Before the user's steps, whose login shells then have it too.
+		d.Provision = append(d.Provision, Provision{Mode: "system", Script: guestEnvScript(p.Dir)})
+	}
 	for _, pr := range s.Provision {
 		d.Provision = append(d.Provision, Provision{Mode: pr.Mode, Script: ProvisionScript(pr, p.Dir)})
 	}

@@ -60,6 +60,8 @@ func (m *Manager) EntryInputs(p *Project, arg string) (paths, follow, lists []st
 	// The host paths of the settings, as written and as resolved: a link
 	// retargeted on the way to one changes what the decision judges.
 	add(p.Settings.hostPathInputs()...)
+	// The guest's environment: the env file, and the file written from it.
+	add(p.GuestEnvInputs()...)
 	// MovedPorts says where a port went, and why, from the registry: its
 	// claims, and the instances under LIMA_HOME with their projects'
 	// configs.

@@ -275,6 +275,23 @@ var settingFields = []settingField{
 		},
 	},
 	{
+		name: "envFile", kinds: filesAll,
+		decode: func(l *layer, v *yaml.Node) error {
+			return v.Decode(&l.EnvFile)
+		},
+		apply: func(s *Settings, l *layer, bad badFunc, home string) error {
+			if l.EnvFile == nil {
+				return nil
+			}
+			f := *l.EnvFile
+			if f != "" && (filepath.IsAbs(f) || f != filepath.Clean(f) || f == ".." || strings.HasPrefix(f, "../")) {
+				return bad("envFile", "%q must be a file of the project, named relative to it (such as .env or .env.development), or \"\" for none", f)
+			}
+			s.EnvFile = f
+			return nil
+		},
+	},
+	{
 		name: "env", kinds: filesAll,
 		decode: func(l *layer, v *yaml.Node) error {
 			return decodeEnv(v, &l.Env)

@@ -30,12 +30,16 @@ type Settings struct {
 	// FileEvents makes a change on the host to a mounted directory an
 	// inotify event in the guest (Lima's mountInotify), so watchers in the
 	// guest (node --watch, Vite, nodemon) see a save in a host editor.
-	FileEvents bool              `json:"fileEvents"`
-	Env        map[string]string `json:"env"`
-	Provision  []Provision       `json:"provision"`
-	Session    string            `json:"session"`
-	Lima       map[string]any    `json:"lima,omitempty"`
-	Rebuild    string            `json:"rebuild,omitempty"`
+	FileEvents bool `json:"fileEvents"`
+	// EnvFile is the project's dotenv file whose variables reach the
+	// guest's shells at every entry (see guestenv.go), relative to the
+	// project; empty reads none.
+	EnvFile   string            `json:"envFile"`
+	Env       map[string]string `json:"env"`
+	Provision []Provision       `json:"provision"`
+	Session   string            `json:"session"`
+	Lima      map[string]any    `json:"lima,omitempty"`
+	Rebuild   string            `json:"rebuild,omitempty"`
 	// Data is the named VM's data disk; nil when it has none.
 	Data *DataDisk `json:"data,omitempty"`
 	// AllowMounts lists host directories outside the project that project
@@ -132,6 +136,7 @@ type layer struct {
 	Sockets      *[]Socket         `yaml:"sockets"`
 	ForwardAgent *bool             `yaml:"forwardAgent"`
 	FileEvents   *bool             `yaml:"fileEvents"`
+	EnvFile      *string           `yaml:"envFile"`
 	Env          map[string]string `yaml:"env"`
 	Provision    *[]Provision      `yaml:"provision"`
 	Session      *string           `yaml:"session"`
@@ -440,6 +445,7 @@ func Defaults() Settings {
 		// Dev servers reload on a save: without it, a host edit reaches no
 		// watcher in the guest over 9p or virtiofs.
 		FileEvents: true,
+		EnvFile:    ".env",
 	}
 }
 

@@ -10,6 +10,7 @@
 
 # Usage: use vm [--cpus N] [--memory SIZE] [--disk SIZE] [--image PATH|URL]
 #               [--port PORT]... [--session tmux|zellij]
+#        use vm ... [--env NAME]...
 #
 # Prepares the Lima VM of the directory holding the .envrc: (re)generates
 # .lima/config.yaml from vmhook.yaml, the user defaults and the flags, and
@@ -18,7 +19,8 @@
 #
 # It never starts or enters the VM (direnv captures an .envrc's output and
 # would hang): the shell hook (`vmhook init`) enters it at the next prompt.
-# Flags override vmhook.yaml for this directory. A project that asks for
+# Flags override vmhook.yaml for this directory; --env NAME passes a
+# variable this .envrc sets on to the guest's shells. A project that asks for
 # something of the host (a mount outside it, a host socket, the ssh agent,
 # …) gets no VM until you run `vmhook allow`, which direnv then notices.
 #
@@ -29,6 +31,10 @@
 #
 #   # .envrc of a web app with a bigger VM
 #   use vm --cpus 8 --memory 8GiB --port 5173
+#
+#   # .envrc whose variables the dev server in the guest needs too
+#   dotenv_if_exists .env.local
+#   use vm --env DATABASE_URL --env STRIPE_KEY
 #
 use_vm() {
   local bin exports key cache user_config state status _vmhook_deps=()

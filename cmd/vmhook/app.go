@@ -76,6 +76,10 @@ type rt struct {
 	start time.Time
 	said  []string
 	busy  atomic.Bool
+	// saidOnce is set when the run said something meant for this entry
+	// only (what the guest's environment left out, after a change), which
+	// a recorded decision must not repeat.
+	saidOnce bool
 }
 
 func (r *rt) getenv(k string) string { return entry.Getenv(r.environ, k) }

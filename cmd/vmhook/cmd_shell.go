@@ -57,6 +57,14 @@ func (r *rt) shell(cl call, flags projectvm.Flags, cmd []string) error {
 	}
 	// You land where you stand: the project is mounted at the same path.
 	p.Workdir = entry.Workdir(p.Dir, "")
+	said, err := m.WriteGuestEnv(p, r.environ)
+	if err != nil {
+		return err
+	}
+	for _, l := range said {
+		r.say.line("%s: %s", p.Name, l)
+		r.saidOnce = true
+	}
 	args := m.EnterArgs(cl.ctx, p, cmd)
 	r.recordEntry(cl, m, p, cmd, args)
 	// Exec replaces vmhook: every lock was released when Ensure

@@ -20,8 +20,20 @@ func useCommands(r *rt) []*cli.Command {
 		Name:   "use",
 		Usage:  "prepare the project for direnv's `use vm`: (re)generate its config and print exports",
 		Hidden: true,
-		Flags:  append([]cli.Flag{}, append(projectFlags, settingsFlags...)...),
+		Flags: append(append([]cli.Flag{}, append(projectFlags, settingsFlags...)...), &cli.StringSliceFlag{
+			Name:  "env",
+			Usage: "a variable the .envrc sets that reaches the guest's shells too (repeat it for more)",
+		}),
 		Action: func(c *cli.Context) error {
+			guest := c.StringSlice("env")
+			for _, name := range guest {
+				if !projectvm.ValidEnvName(name) {
+					return usagef("use vm --env %q: name a variable, such as --env DATABASE_URL", name)
+				}
+				if projectvm.HostOnlyName(name) {
+					return usagef("use vm --env %s: that is the host's own variable, which means nothing in the guest; set what the guest needs in vmhook.yaml's env:", name)
+				}
+			}
 			if err := r.envrcOwnDir(c.String("project")); err != nil {
 				return err
 			}
@@ -71,6 +83,9 @@ func useCommands(r *rt) []*cli.Command {
 				{"LIMA_INSTANCE", p.Name},
 			} {
 				fmt.Fprintf(r.stdout, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+			}
+			if len(guest) > 0 {
+				fmt.Fprintf(r.stdout, "export %s=%s\n", projectvm.GuestEnvVar, shellQuote(strings.Join(guest, " ")))
 			}
 			return nil
 		},

@@ -49,7 +49,7 @@ func (r *rt) forgetEntry(cl call, cmd []string) {
 func (r *rt) recordEntry(cl call, m *projectvm.Manager, p *projectvm.Project, cmd, args []string) {
 	path := r.entryRecord(cl, cmd)
 	lima, ok := m.Lima.(*projectvm.Command)
-	if !ok || path == "" || p.Named || r.busy.Load() {
+	if !ok || path == "" || p.Named || r.busy.Load() || r.saidOnce {
 		return
 	}
 	self, err := os.Executable()

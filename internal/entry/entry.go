@@ -164,12 +164,19 @@ func Relevant(kv string) bool {
 // name (the last, which is the one read), sorted: shells reorder their
 // environment as direnv unloads and loads it. It takes time linear in
 // environ, however many entries share a prefix.
+//
+// The variables VMHOOK_GUEST_ENV names (use vm --env) are relevant too: their
+// values reach the guest.
 func RelevantEnv(environ []string) []string {
 	var out []string
 	seen := map[string]bool{}
+	guest := map[string]bool{}
+	for _, name := range strings.Fields(Getenv(environ, "VMHOOK_GUEST_ENV")) {
+		guest[name] = true
+	}
 	for i := len(environ) - 1; i >= 0; i-- {
 		kv := environ[i]
-		if !Relevant(kv) {
+		if name, _, _ := strings.Cut(kv, "="); !Relevant(kv) && !guest[name] {
 			continue
 		}
 		name, _, _ := strings.Cut(kv, "=")
