@@ -176,11 +176,14 @@ func TestWebapp(t *testing.T) {
 	if c.Env["SYSINIT_IN_VM"] != "1" || c.Env["PORT"] != "3000" || c.Env["NODE_ENV"] != "development" {
 		t.Errorf("env = %v", c.Env)
 	}
-	if len(c.Provision) != 1 || c.Provision[0].Mode != "system" ||
-		!strings.Contains(c.Provision[0].Script, "vmhook: runs once per VM") ||
-		!strings.Contains(c.Provision[0].Script, "\n#!/bin/bash\n") ||
-		!strings.Contains(c.Provision[0].Script, "apt-get install -y --no-install-recommends nodejs docker.io\n") {
-		t.Errorf("provision = %+v, want the system script installing nodejs, once per VM", c.Provision)
+	// vmhook's own step (the project's environment for login shells),
+	// then the example's.
+	if len(c.Provision) != 2 || !strings.Contains(c.Provision[0].Script, "/etc/profile.d/vmhook-env.sh") ||
+		c.Provision[1].Mode != "system" ||
+		!strings.Contains(c.Provision[1].Script, "vmhook: runs once per VM") ||
+		!strings.Contains(c.Provision[1].Script, "\n#!/bin/bash\n") ||
+		!strings.Contains(c.Provision[1].Script, "apt-get install -y --no-install-recommends nodejs docker.io\n") {
+		t.Errorf("provision = %+v, want vmhook's env step, then the system script installing nodejs, once per VM", c.Provision)
 	}
 }
 
