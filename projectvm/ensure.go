@@ -291,7 +291,7 @@ func (m *Manager) failedCreate(p *Project, started time.Time, createErr error) e
 func (m *Manager) freePorts(ctx context.Context, p *Project) error {
 	reg, err := loadPortRegistry(m.Env)
 	if err != nil {
-		return nil
+		return err
 	}
 	clash := reg.clash(p.ConfigPath)
 	if clash == 0 {
