@@ -27,10 +27,13 @@ func openRegular(path string) (*os.File, error) {
 	return f, nil
 }
 
-// fileKind names what a path that should be a regular file is instead, for
-// an error that says what to remove.
+// fileKind names what is at a path, for an error that says what to remove.
 func fileKind(m fs.FileMode) string {
 	switch {
+	case m.IsRegular():
+		return "a file"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
 	case m.IsDir():
 		return "a directory"
 	case m&fs.ModeNamedPipe != 0:
