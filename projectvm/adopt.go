@@ -59,9 +59,9 @@ func (m *Manager) Adopt(ctx context.Context, name string) (Adopted, error) {
 		case owner == me:
 			res.Already = true
 		case owner.Named():
-			return fmt.Errorf("VM %q belongs to the definition %q; run vmhook release --vm %s with that config first (%w)", name, owner.Definition, name, ErrNotOwned)
+			return notOwned("VM %q is %s; run vmhook release --vm %s with that definition first", name, owner.describe(), name)
 		case !owner.IsZero():
-			return fmt.Errorf("VM %q belongs to the project %q; use it from there, or destroy it there first (%w)", name, owner.Dir, ErrNotOwned)
+			return notOwned("VM %q is %s; use it from there, or destroy it there first", name, owner.describe())
 		}
 		var lima map[string]any
 		if err := yaml.Unmarshal(data, &lima); err != nil {
@@ -127,9 +127,9 @@ func (m *Manager) Release(ctx context.Context, name string) error {
 				if !exists {
 					return fmt.Errorf("no VM %q in %s; nothing to release", name, m.Env.LimaHome)
 				}
-				return fmt.Errorf("VM %q is not vmhook's; nothing to release", name)
+				return fmt.Errorf("VM %q is %s; nothing to release", name, owner.describe())
 			}
-			return fmt.Errorf("VM %q belongs to %q, not to the named VM %s; vmhook will not release it (%w)", name, owner.String(), name, ErrNotOwned)
+			return notOwned("VM %q is %s, not the named VM defined in %q; vmhook will not release it", name, owner.describe(), me.Definition)
 		}
 		for _, f := range []string{m.Env.instanceFile(name, ownerFile), m.Env.instanceFile(name, appliedFile)} {
 			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {

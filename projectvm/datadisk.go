@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"regexp"
@@ -175,15 +176,50 @@ func (m *Manager) DataDiskOf(p *Project) (st DataDiskState, ok bool) {
 	return st, p.Settings.Data != nil || st.Ours
 }
 
-// dataDiskOwned says whether p's data disk exists and whether its owner
-// record names p.
+// dataDiskOwned says whether anything is where p's data disk belongs and
+// whether it is the disk vmhook created for p: a directory (never a link
+// to one) whose owner record names p.
 func (m *Manager) dataDiskOwned(p *Project) (exists, ours bool) {
-	dir := m.Env.diskDir(DataDiskName(p.Name))
-	if _, err := os.Stat(dir); err != nil {
-		return false, false
+	exists, ours, _ = m.foreignDataDisk(p)
+	return exists, ours
+}
+
+// foreignDataDisk is dataDiskOwned, with what stands there when it is not
+// p's disk, in words that finish "vmhook leaves it alone".
+func (m *Manager) foreignDataDisk(p *Project) (exists, ours bool, what string) {
+	disk := DataDiskName(p.Name)
+	dir := m.Env.diskDir(disk)
+	fi, err := os.Lstat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, false, ""
+	case err != nil:
+		return true, false, fmt.Sprintf("%s cannot be read (%v)", quoteArg(dir), err)
+	case !fi.IsDir():
+		return true, false, fmt.Sprintf("%s is %s, not a Lima disk", quoteArg(dir), fileKind(fi.Mode()))
 	}
 	owner, err := ReadOwner(dir)
-	return true, err == nil && owner == p.Owner()
+	switch {
+	case err != nil:
+		return true, false, fmt.Sprintf("the owner record of Lima disk %q cannot be read", disk)
+	case owner.IsZero():
+		return true, false, fmt.Sprintf("Lima disk %q was not created by vmhook", disk)
+	case owner.Named() && owner != p.Owner():
+		return true, false, fmt.Sprintf("Lima disk %q is the data disk of the VM defined in %s", disk, quoteArg(owner.Definition))
+	case owner != p.Owner():
+		return true, false, fmt.Sprintf("Lima disk %q was created by vmhook for the project %s", disk, quoteArg(owner.Dir))
+	}
+	return true, true, ""
+}
+
+// CheckDataDiskDeletable refuses destroy --data, before anything is
+// destroyed, when what is where p's data disk belongs is not the disk vmhook
+// created for p: vmhook deletes only what it made.
+func (m *Manager) CheckDataDiskDeletable(p *Project) error {
+	if exists, ours, what := m.foreignDataDisk(p); exists && !ours {
+		return fmt.Errorf("not deleting the data disk of %s: %s, so vmhook leaves it alone; nothing was destroyed (without --data, destroy removes the VM only)", p.Name, what)
+	}
+	return nil
 }
 
 // ensureDataDisk creates p's data disk when its settings ask for one and
@@ -223,12 +259,12 @@ func (m *Manager) DeleteDataDisk(ctx context.Context, p *Project) (bool, error) 
 			return fmt.Errorf("%s still exists; its data disk is deleted with the VM (vmhook destroy --data)", p.Name)
 		}
 		disk := DataDiskName(p.Name)
-		exists, ours := m.dataDiskOwned(p)
+		exists, ours, what := m.foreignDataDisk(p)
 		switch {
 		case !exists:
 			return nil
 		case !ours:
-			return fmt.Errorf("disk %q was not created by vmhook for %s; vmhook leaves it alone (limactl disk delete %s deletes it)", disk, p.Name, disk)
+			return fmt.Errorf("not deleting the data disk of %s: %s, so vmhook leaves it alone", p.Name, what)
 		}
 		if err := m.Lima.Run(ctx, nil, "disk", "delete", disk); err != nil {
 			return fmt.Errorf("delete data disk %q: %w", disk, err)

@@ -153,3 +153,63 @@ func TestDataDiskWithRealLima(t *testing.T) {
 		}
 	})
 }
+
+// TestForeignDataDisk: only a directory whose owner record names the VM's
+// definition is its data disk; anything else is said for what it is.
+func TestForeignDataDisk(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		place func(t *testing.T, dir string, p *Project)
+		what  string // "" for the VM's own disk
+	}{
+		{"own", func(t *testing.T, dir string, p *Project) { mustOwn(t, dir, p.Owner()) }, ""},
+		{"foreign", func(t *testing.T, dir string, p *Project) { os.MkdirAll(dir, 0o755) }, `Lima disk "box-data" was not created by vmhook`},
+		{"file", func(t *testing.T, dir string, p *Project) { os.WriteFile(dir, []byte("mine"), 0o644) }, "box-data is a file, not a Lima disk"},
+		{"link", func(t *testing.T, dir string, p *Project) {
+			target := filepath.Join(t.TempDir(), "d")
+			mustOwn(t, target, p.Owner())
+			os.Symlink(target, dir)
+		}, "box-data is a symbolic link, not a Lima disk"},
+		{"other VM", func(t *testing.T, dir string, p *Project) { mustOwn(t, dir, NamedOwner("/defs/other.yaml")) }, `Lima disk "box-data" is the data disk of the VM defined in /defs/other.yaml`},
+		{"project", func(t *testing.T, dir string, p *Project) { mustOwn(t, dir, ProjectOwner("/src/app")) }, `Lima disk "box-data" was created by vmhook for the project /src/app`},
+		{"bad record", func(t *testing.T, dir string, p *Project) {
+			os.MkdirAll(dir, 0o755)
+			os.WriteFile(filepath.Join(dir, ownerFile), []byte("vmhook-owner 9\n"), 0o644)
+		}, `the owner record of Lima disk "box-data" cannot be read`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := testEnv(t, t.TempDir())
+			def := e.VMDefinition("box")
+			os.MkdirAll(filepath.Dir(def), 0o755)
+			if err := os.WriteFile(def, []byte("data: {size: 1GiB, path: ~/work}\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p, err := OpenNamed(e, "box", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := e.diskDir(DataDiskName("box"))
+			os.MkdirAll(filepath.Dir(dir), 0o755)
+			tc.place(t, dir, p)
+			m := &Manager{Env: e}
+			exists, ours, what := m.foreignDataDisk(p)
+			if !exists || ours != (tc.what == "") || !strings.Contains(what, tc.what) {
+				t.Fatalf("exists %v, ours %v, what %q; want %q", exists, ours, what, tc.what)
+			}
+			err = m.CheckDataDiskDeletable(p)
+			if (err == nil) != (tc.what == "") || err != nil && !strings.Contains(err.Error(), tc.what+", so vmhook leaves it alone; nothing was destroyed") {
+				t.Fatalf("check: %v", err)
+			}
+		})
+	}
+}
+
+func mustOwn(t *testing.T, dir string, o Owner) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteOwner(dir, o); err != nil {
+		t.Fatal(err)
+	}
+}

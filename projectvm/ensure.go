@@ -139,7 +139,8 @@ func (m *Manager) takeHashedName(ctx context.Context, p *Project) bool {
 	if err != nil || p.Name != n.Base || n.Base == n.Hashed {
 		return false
 	}
-	if owner, exists, err := ownerOf(m.Env, n.Base); err != nil || owner == p.Owner() || owner.IsZero() && !exists {
+	owner, exists, err := ownerOf(m.Env, n.Base)
+	if err != nil || owner == p.Owner() || owner.IsZero() && !exists {
 		return false
 	}
 	old := p.Name
@@ -148,7 +149,7 @@ func (m *Manager) takeHashedName(ctx context.Context, p *Project) bool {
 		p.Name = old
 		return false
 	}
-	m.notice("%s is another project's VM; this project uses %s", old, p.Name)
+	m.notice("%s is %s; this project uses %s", old, owner.describe(), p.Name)
 	return true
 }
 
@@ -291,7 +292,7 @@ func (m *Manager) failedCreate(p *Project, started time.Time, createErr error) e
 func (m *Manager) freePorts(ctx context.Context, p *Project) error {
 	reg, err := loadPortRegistry(m.Env)
 	if err != nil {
-		return nil
+		return err
 	}
 	clash := reg.clash(p.ConfigPath)
 	if clash == 0 {

@@ -76,7 +76,7 @@ func (m *Manager) EntryInputs(p *Project, arg string) (paths, follow, lists []st
 // registry, the config of each claim, and each instance's files and its
 // project's config.
 func portInputs(e Env) (registry string, claims, instances []string) {
-	r := readPortRegistry(e)
+	r, _ := readPortRegistry(e) // a bad one is said by whatever allocates
 	for _, c := range r.Claims {
 		claims = append(claims, c.Config)
 	}

@@ -94,17 +94,19 @@ func (in Instance) owns(p *Project) error {
 	}
 	// The reservation counts too: it precedes the owner record, which can
 	// only be written after limactl create.
-	if in.Owner != p.Owner() {
-		who := "was not created by vmhook"
-		if in.Owner.IsZero() && p.Named {
-			return fmt.Errorf("VM %q was not created by vmhook; vmhook adopt --vm %s takes it over, or pick another name (%w)", p.Name, p.Name, ErrNotOwned)
-		}
-		if !in.Owner.IsZero() {
-			who = fmt.Sprintf("belongs to %q", in.Owner.String())
-		}
-		return fmt.Errorf("VM %q %s, not to %q; vmhook will not touch it (%w)", p.Name, who, p.Owner().String(), ErrNotOwned)
+	if in.Owner == p.Owner() {
+		return nil
 	}
-	return nil
+	what := in.Owner.describe()
+	switch {
+	case !p.Named:
+		return notOwned("VM %q is %s; vmhook will not touch it", p.Name, what)
+	case in.Owner.IsZero():
+		return notOwned("VM %q is %s; vmhook adopt --vm %s takes it over, or rename %q for a VM of its own", p.Name, what, p.Name, p.SettingsPath)
+	case in.Owner.Named():
+		return notOwned("VM %q is %s, not in %q; vmhook will not touch it (vmhook release --vm %s, run with that definition, hands it over; or rename %q for a VM of its own)", p.Name, what, p.SettingsPath, p.Name, p.SettingsPath)
+	}
+	return notOwned("VM %q is %s; reach it with --project %s instead of --vm, or rename %q for a named VM of its own", p.Name, what, quoteArg(in.Owner.Dir), p.SettingsPath)
 }
 
 // Drift says how the project's config differs from what its VM runs with.
@@ -284,10 +286,7 @@ func (m *Manager) Info(p *Project) Info {
 	if err := in.owns(p); err != nil {
 		// Another's VM: nothing of p's describes it.
 		out.Project, out.Ports, out.Drift, out.Recreate = in.Owner, nil, "", nil
-		out.NotOurs = "belongs to " + in.Owner.String()
-		if in.Owner.IsZero() {
-			out.NotOurs = "not vmhook's: Lima has it, vmhook did not create or adopt it"
-		}
+		out.NotOurs = in.Owner.describe()
 	}
 	if data, err := os.ReadFile(p.ConfigPath); err == nil {
 		out.HandEdit = HandEdited(data)

@@ -216,7 +216,7 @@ func TestLifecycle(t *testing.T) {
 					t.Errorf("error %T, want a *StartError", err)
 				}
 			}},
-		{name: "ensure refuses another directory's VM", setup: stopped(other), op: ensure, state: Stopped, err: "belongs to",
+		{name: "ensure refuses another directory's VM", setup: stopped(other), op: ensure, state: Stopped, err: `is the VM of the project "/elsewhere/api"; vmhook will not touch it`,
 			check: func(t *testing.T, _ *Manager, _ *Project, err error) {
 				if !errors.Is(err, ErrNotOwned) {
 					t.Errorf("error %v, want ErrNotOwned", err)
@@ -227,7 +227,7 @@ func TestLifecycle(t *testing.T) {
 		{name: "stop of a stopped VM does nothing", setup: stopped(mine), op: stop, state: Stopped},
 		{name: "stop reports a failed stop", setup: running, op: stop, fail: map[string]string{"stop": ""},
 			calls: []string{"stop api-dev"}, state: Running, err: "limactl stop"},
-		{name: "stop refuses another directory's VM", setup: stopped(other), op: stop, state: Stopped, err: "belongs to"},
+		{name: "stop refuses another directory's VM", setup: stopped(other), op: stop, state: Stopped, err: `is the VM of the project "/elsewhere/api"; vmhook will not touch it`},
 		{name: "apply restarts with a changed config", setup: changed(running, "cpus: 4\ndisk: 10GiB\n"), op: apply,
 			calls: []string{"stop api-dev", "start --tty=false api-dev", "PROBE"}, state: Running,
 			check: func(t *testing.T, m *Manager, p *Project, _ error) {
@@ -249,7 +249,7 @@ func TestLifecycle(t *testing.T) {
 					t.Errorf("name reservation left: %v", err)
 				}
 			}},
-		{name: "destroy refuses another directory's VM", setup: stopped(other), op: destroy, state: Stopped, err: "belongs to"},
+		{name: "destroy refuses another directory's VM", setup: stopped(other), op: destroy, state: Stopped, err: `is the VM of the project "/elsewhere/api"; vmhook will not touch it`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

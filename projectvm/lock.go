@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -32,7 +33,10 @@ func waitLock(ctx context.Context, path string, wait time.Duration, onWait func(
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("create lock directory: %w", err)
 	}
-	l := flock.New(path)
+	if err := checkLockFile(path); err != nil {
+		return err
+	}
+	l := newFlock(path)
 	ok, err := l.TryLock()
 	if err != nil {
 		return fmt.Errorf("lock %q: %w", path, err)
@@ -71,10 +75,10 @@ func waitLock(ctx context.Context, path string, wait time.Duration, onWait func(
 // lockHeld reports whether another process holds the lock at path, without
 // waiting.
 func lockHeld(path string) bool {
-	if _, err := os.Stat(path); err != nil {
+	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
 		return false
 	}
-	l := flock.New(path)
+	l := newFlock(path)
 	ok, err := l.TryLock()
 	if err != nil {
 		return false
@@ -84,4 +88,23 @@ func lockHeld(path string) bool {
 		return false
 	}
 	return true
+}
+
+// newFlock is a lock on path whose open never waits: a FIFO put there
+// between checkLockFile and the open would otherwise block until a writer
+// comes.
+func newFlock(path string) *flock.Flock {
+	return flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDONLY|syscall.O_NONBLOCK))
+}
+
+// checkLockFile refuses a lock path that holds something other than a
+// regular file. A directory cannot be opened to be locked and a FIFO blocks
+// the open; either way only the user can say what it is, and a lock file
+// holds nothing, so removing one is safe.
+func checkLockFile(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().IsRegular() {
+		return nil // missing: created by the open; other errors: said by it
+	}
+	return fmt.Errorf("lock file %s is %s; remove it and run the command again", quoteArg(path), fileKind(fi.Mode()))
 }

@@ -2,10 +2,12 @@ package projectvm
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -100,5 +102,42 @@ func TestWaitLockBoundsOnlyTheWait(t *testing.T) {
 	err = waitLock(ctx, path, 50*time.Millisecond, nil, func() error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "timed out waiting for lock") || !strings.Contains(err.Error(), "VMHOOK_LOCK_TIMEOUT") {
 		t.Fatalf("waiter: %v", err)
+	}
+}
+
+// TestLockNotAFile: a directory or a FIFO where a lock file belongs is an
+// error naming it and the fix, at once (a FIFO's open would block), and
+// lockHeld, which status calls, does not block on one either.
+func TestLockNotAFile(t *testing.T) {
+	for _, tc := range []struct {
+		name, kind string
+		make       func(path string) error
+	}{
+		{"directory", "is a directory", func(p string) error { return os.Mkdir(p, 0o755) }},
+		{"fifo", "is a named pipe (FIFO)", func(p string) error { return syscall.Mkfifo(p, 0o644) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "x.lock")
+			if err := tc.make(path); err != nil {
+				t.Skip(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				lockHeld(path)
+				done <- withLock(context.Background(), path, nil, func() error { return nil })
+			}()
+			select {
+			case err := <-done:
+				want := "lock file " + path + " " + tc.kind + "; remove it and run the command again"
+				if err == nil || err.Error() != want {
+					t.Fatalf("err = %v, want %q", err, want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("blocked on the lock path")
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Fatalf("the path was removed: %v", err)
+			}
+		})
 	}
 }

@@ -144,8 +144,22 @@ func DeriveNames(dir, limaHome string) (Names, error) {
 	return n, nil
 }
 
-// ErrNotOwned is returned when an instance belongs to another directory.
-var ErrNotOwned = errors.New("VM belongs to another project")
+// ErrNotOwned is what errors.Is finds in a refusal to touch a VM that is not
+// the caller's. Its own text is never shown: each refusal says whose the VM
+// is (notOwned), which a fixed text could not say truly for a Lima VM, a
+// project's and a named VM's alike.
+var ErrNotOwned = errors.New("the VM is not this project's")
+
+// notOwnedError is a refusal that is ErrNotOwned and says only its message.
+type notOwnedError struct{ msg string }
+
+func (e *notOwnedError) Error() string        { return e.msg }
+func (e *notOwnedError) Is(target error) bool { return target == ErrNotOwned }
+
+// notOwned is a refusal to touch a VM that is not the caller's.
+func notOwned(format string, args ...any) error {
+	return &notOwnedError{msg: fmt.Sprintf(format, args...)}
+}
 
 // Owner is who a VM belongs to: a project directory, or the definition of
 // a named VM. It is recorded in the instance directory (ownerFile) and in
@@ -189,6 +203,27 @@ func (o Owner) String() string {
 		return o.Definition
 	}
 	return o.Dir
+}
+
+// describe says what a VM held by o is, for people: its owner is all that
+// makes a VM vmhook's, so one without is Lima's alone (never created or
+// adopted by vmhook, or released).
+func (o Owner) describe() string {
+	switch {
+	case o.IsZero():
+		return "a Lima VM vmhook does not manage"
+	case o.Named():
+		return fmt.Sprintf("the named VM defined in %q", o.Definition)
+	}
+	return fmt.Sprintf("the VM of the project %q", o.Dir)
+}
+
+// reserver says who holds a name reservation, for people.
+func (o Owner) reserver() string {
+	if o.Named() {
+		return fmt.Sprintf("the named VM defined in %q", o.Definition)
+	}
+	return fmt.Sprintf("the project %q", o.Dir)
 }
 
 // namedPrefix marks a named VM's definition in a record.
@@ -358,7 +393,7 @@ func claimName(e Env, name string, owner Owner) error {
 			return nil
 		}
 		if !held.IsZero() && (exists || !held.gone()) {
-			return fmt.Errorf("VM name %q is held by %q; run the command again to pick another name (%w)", name, held, ErrNotOwned)
+			return notOwned("VM name %q is reserved by %s; run the command again to pick another name", name, held.reserver())
 		}
 		return writeClaim(e, name, owner)
 	})

@@ -1,6 +1,7 @@
 package projectvm
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -254,4 +255,47 @@ func ownerFromRecord(s string) Owner {
 func ownerRecord(o Owner) string {
 	b, _ := o.MarshalText()
 	return string(b)
+}
+
+// TestHashedNameNotice: a project whose base name was taken since it was
+// resolved moves to its hashed name and is told, truly, what holds the
+// base name: a Lima VM of no vmhook project is not "another project's".
+func TestHashedNameNotice(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		owner Owner
+		want  string
+	}{
+		{"lima's", Owner{}, "api-dev is a Lima VM vmhook does not manage; this project uses api-dev-"},
+		{"project's", ProjectOwner("/elsewhere/api"), `api-dev is the VM of the project "/elsewhere/api"; this project uses api-dev-`},
+		{"named", NamedOwner("/defs/api-dev.yaml"), `api-dev is the named VM defined in "/defs/api-dev.yaml"; this project uses api-dev-`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			e := testEnv(t, root)
+			dir := filepath.Join(root, "api")
+			os.MkdirAll(dir, 0o755)
+			os.WriteFile(filepath.Join(dir, "vmhook.yaml"), []byte("cpus: 1\n"), 0o644)
+			p, err := OpenProject(e, dir, Flags{})
+			if err != nil || p.Name != "api-dev" {
+				t.Fatalf("open: %v, %v", p, err)
+			}
+			inst := e.InstanceDir("api-dev")
+			os.MkdirAll(inst, 0o755)
+			os.WriteFile(filepath.Join(inst, limaYAML), nil, 0o644)
+			if !tc.owner.IsZero() {
+				if err := WriteOwner(inst, tc.owner); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var notices []string
+			m := &Manager{Env: e, OnNotice: func(s string) { notices = append(notices, s) }}
+			if !m.takeHashedName(context.Background(), p) {
+				t.Fatal("kept the base name")
+			}
+			if len(notices) != 1 || !strings.HasPrefix(notices[0], tc.want) || !strings.HasSuffix(notices[0], p.Name) {
+				t.Fatalf("notices %q, want %q…%s", notices, tc.want, p.Name)
+			}
+		})
+	}
 }

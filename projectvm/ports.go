@@ -1,15 +1,20 @@
 package projectvm
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -50,12 +55,19 @@ type portUse struct {
 	guest, host  int
 }
 
+// maxPortRegistry bounds what is read of the registry; thousands of
+// projects' claims fit in far less.
+const maxPortRegistry = 4 << 20
+
 // loadPortRegistry reads the registry of claimed host ports. A registry that
-// is missing, unreadable or corrupt loses only the claims of projects that
-// have no VM yet: the ports of every instance vmhook created are read from
-// the instance (Lima's copy of the config) and from its project's config.
+// is missing or empty loses only the claims of projects that have no VM yet:
+// the ports of every instance vmhook created are read from the instance
+// (Lima's copy of the config) and from its project's config. One that cannot
+// be read is an error that says to remove it, as saving over it would drop
+// what it holds; the registry returned with the error still knows the ports
+// in use, for callers that only show them.
 func loadPortRegistry(e Env) (*portRegistry, error) {
-	r := readPortRegistry(e)
+	r, err := readPortRegistry(e)
 	// Drop claims whose config is gone: that project was deleted or moved.
 	for name, c := range r.Claims {
 		if _, err := os.Stat(c.Config); err != nil {
@@ -63,18 +75,52 @@ func loadPortRegistry(e Env) (*portRegistry, error) {
 		}
 	}
 	r.readInUse = func() []portUse { return portsInUse(e) }
-	return r, nil
+	return r, err
 }
 
-// readPortRegistry reads the registry file as it is, every claim kept.
-func readPortRegistry(e Env) *portRegistry {
+// readPortRegistry reads the registry file as it is, every claim kept. The
+// file is opened without waiting, so a FIFO there fails instead of hanging
+// the prompt; on an error the registry returned has no claims.
+func readPortRegistry(e Env) (*portRegistry, error) {
 	r := &portRegistry{path: e.portRegistry(), Claims: map[string]portClaim{}, free: portFree}
-	if data, err := os.ReadFile(r.path); err == nil {
-		if json.Unmarshal(data, r) != nil || r.Claims == nil {
-			r.Claims = map[string]portClaim{}
-		}
+	bad := func(what string) error {
+		return fmt.Errorf("port registry %s %s; remove it (vmhook rebuilds it from its VMs) and run the command again", quoteArg(r.path), what)
 	}
-	return r
+	f, err := os.OpenFile(r.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return r, nil
+	}
+	if err != nil {
+		return r, fmt.Errorf("read port registry: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return r, fmt.Errorf("read port registry: %w", err)
+	} else if !fi.Mode().IsRegular() {
+		return r, bad("is " + fileKind(fi.Mode()))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxPortRegistry+1))
+	if err != nil {
+		return r, fmt.Errorf("read port registry: %w", err)
+	}
+	if len(data) > maxPortRegistry {
+		return r, bad("is larger than 4 MiB")
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return r, nil
+	}
+	if err := json.Unmarshal(data, r); err != nil {
+		r.Claims = map[string]portClaim{}
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			return r, bad(fmt.Sprintf("is not valid JSON (%v)", err))
+		}
+		return r, bad("is not in vmhook's format")
+	}
+	if r.Claims == nil {
+		r.Claims = map[string]portClaim{}
+	}
+	return r, nil
 }
 
 // instanceNames are the directories under LIMA_HOME that may be instances:

@@ -1,10 +1,13 @@
 package projectvm
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func TestAllocatePorts(t *testing.T) {
@@ -65,9 +68,10 @@ func TestAllocatePortsExhausted(t *testing.T) {
 	}
 }
 
-// TestPortRegistryLost makes sure a registry that is corrupt, deleted or
-// cannot be saved never lets a project take the host port of a VM vmhook
-// created: the ports in use are read from the instances and their configs.
+// TestPortRegistryLost makes sure a registry that is deleted, empty,
+// unreadable or cannot be saved never lets a project take the host port of
+// a VM vmhook created: the ports in use are read from the instances and
+// their configs.
 func TestPortRegistryLost(t *testing.T) {
 	setup := func(t *testing.T) (Env, string) {
 		root := t.TempDir()
@@ -94,7 +98,6 @@ func TestPortRegistryLost(t *testing.T) {
 		name  string
 		spoil func(path string)
 	}{
-		{"corrupt", func(p string) { os.WriteFile(p, []byte("{\"claims\": {\"a-dev\": "), 0o644) }},
 		{"deleted", func(p string) { os.Remove(p) }},
 		{"empty", func(p string) { os.WriteFile(p, nil, 0o644) }},
 	} {
@@ -134,14 +137,60 @@ func TestPortRegistryLost(t *testing.T) {
 		os.Remove(e.portRegistry())
 		os.Mkdir(e.portRegistry(), 0o755) // rename over it fails, even as root
 		r, err := loadPortRegistry(e)
-		if err != nil {
-			t.Fatal(err)
+		if err == nil {
+			t.Fatal("a directory was read as a registry")
 		}
 		r.free = func(int) bool { return true }
 		if got, err := r.allocate("b-dev", cfgB, []int{3000}, nil); err == nil {
 			t.Fatalf("allocation succeeded without being saved: %v", got)
 		}
 	})
+	// A registry vmhook cannot read is refused with the fix and left as it
+	// is; the registry returned with the error still knows the ports in use.
+	for _, tc := range []struct {
+		name, what string
+		spoil      func(path string) error
+	}{
+		{"corrupt", "is not valid JSON (unexpected end of JSON input)", func(p string) error {
+			return os.WriteFile(p, []byte(`{"claims": {"a-dev": `), 0o644)
+		}},
+		{"other shape", "is not in vmhook's format", func(p string) error {
+			return os.WriteFile(p, []byte(`{"claims": 7}`), 0o644)
+		}},
+		{"too large", "is larger than 4 MiB", func(p string) error {
+			return os.WriteFile(p, bytes.Repeat([]byte("{"), maxPortRegistry+1), 0o644)
+		}},
+		{"directory", "is a directory", func(p string) error { return os.Mkdir(p, 0o755) }},
+		{"fifo", "is a named pipe (FIFO)", func(p string) error { return syscall.Mkfifo(p, 0o644) }},
+	} {
+		t.Run("refused "+tc.name, func(t *testing.T) {
+			e, cfgB := setup(t)
+			if err := tc.spoil(e.portRegistry()); err != nil {
+				t.Skip(err)
+			}
+			before, _ := os.Lstat(e.portRegistry())
+			done := make(chan struct{})
+			var r *portRegistry
+			var err error
+			go func() { r, err = loadPortRegistry(e); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("blocked reading the registry")
+			}
+			want := "port registry " + e.portRegistry() + " " + tc.what + "; remove it (vmhook rebuilds it from its VMs) and run the command again"
+			if err == nil || err.Error() != want {
+				t.Fatalf("err = %v\nwant %s", err, want)
+			}
+			if taken := r.claimedByOthers(cfgB); !taken[3000] || !taken[4000] {
+				t.Fatalf("ports in use lost with the registry: %v", taken)
+			}
+			after, _ := os.Lstat(e.portRegistry())
+			if !os.SameFile(before, after) || before.Size() != after.Size() {
+				t.Fatal("the registry was changed")
+			}
+		})
+	}
 	t.Run("same name, other project", func(t *testing.T) {
 		// Two projects that both rendered a config for a-dev (before one
 		// moved to its hashed name) do not share a's ports.

@@ -350,7 +350,7 @@ func satisfied(f file, old []byte) bool {
 		_, added := mergeGitignore(old, f.data)
 		return len(added) == 0
 	case ".envrc":
-		return useVMLine().Match(old)
+		return saysUseVM(old)
 	}
 	return bytes.Equal(old, f.data)
 }
@@ -563,16 +563,12 @@ func copyExclusive(src, dst string) error {
 // or through the vm-dev template's _vm_dev_nix.
 var nixShellLine = lazyre.New(`(?m)^[ \t]*(_vm_dev_nix[ \t]+)?(use[ \t]+(flake|nix)|use_(flake|nix))([ \t;\r]|$)`)
 
-// useVMLine finds a line of an .envrc that calls vmhook's `use vm`, however
-// indented (as inside the template's guard).
-var useVMLine = lazyre.New(`(?m)^[ \t]*(use[ \t]+vm|use_vm)([ \t;\r]|$)`)
-
 // mergeEnvrc appends the template's `use vm` block (its last paragraph) to
 // an existing .envrc that does not call `use vm` yet. The block keeps plain
 // newlines even in a CRLF file: bash reads a carriage return as part of the
 // word, and `use vm\r` would look for a function named "use_vm\r".
 func mergeEnvrc(old, tmpl []byte) ([]byte, bool) {
-	if useVMLine().Match(old) {
+	if saysUseVM(old) {
 		return nil, false
 	}
 	out := bytes.Clone(old)

@@ -108,7 +108,7 @@ func TestScaffoldContents(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^if has use_vm; then\n  use vm\n`).MatchString(block) || !strings.HasSuffix(block, "\nfi\n") {
 			t.Errorf("%s/.envrc does not end with the guarded `use vm`:\n%s", name, block)
 		}
-		if !useVMLine().Match(got[".envrc"]) {
+		if !saysUseVM(got[".envrc"]) {
 			t.Errorf("%s/.envrc is not recognised as calling use vm", name)
 		}
 		for _, ignored := range []string{".direnv/", ".lima/", "result", "result-*"} {

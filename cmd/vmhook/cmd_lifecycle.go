@@ -137,6 +137,11 @@ func lifecycleCommands(r *rt) []*cli.Command {
 				if withData && !p.Named {
 					return usagef("--data deletes a named VM's data disk; %s is a project VM, which has none", p.Name)
 				}
+				if withData {
+					if err := m.CheckDataDiskDeletable(p); err != nil {
+						return err
+					}
+				}
 				disk, _ := m.DataDiskOf(p)
 				hasDisk := disk.Exists && disk.Ours
 				absent := m.State(p.Name) == projectvm.Absent
