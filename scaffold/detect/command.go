@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -273,7 +274,11 @@ func matchFramework(prog string, args []string) (Framework, []string, bool) {
 	found := false
 	for _, fw := range Frameworks {
 		cw := strings.Fields(fw.Command)
-		if cw[0] != prog || len(cw)-1 > len(args) {
+		if cw[0] != prog {
+			continue
+		}
+		args := skipGlobal(fw, args)
+		if len(cw)-1 > len(args) {
 			continue
 		}
 		match := true
@@ -296,6 +301,26 @@ func matchFramework(prog string, args []string) (Framework, []string, bool) {
 		}
 	}
 	return best, rest, found
+}
+
+// skipGlobal drops fw's global options from the front of args (see
+// Framework.Global), with their values.
+func skipGlobal(fw Framework, args []string) []string {
+	for len(args) > 0 {
+		name, _, inline := strings.Cut(args[0], "=")
+		switch {
+		case slices.Contains(fw.Global, name+"!"):
+			args = args[1:]
+		case slices.Contains(fw.Global, name):
+			args = args[1:]
+			if !inline && len(args) > 0 {
+				args = args[1:]
+			}
+		default:
+			return args
+		}
+	}
+	return args
 }
 
 // portFlag finds the port an option of fw sets in args (--port 8001,

@@ -97,8 +97,11 @@ func detectPython(d *Dir) (App, bool) {
 
 	// Dependencies go into a virtualenv in the guest user's home, which
 	// the Toolchains entry puts first on PATH: a host's .venv in the
-	// project holds host binaries.
-	venv := `[ -x "$VIRTUAL_ENV/bin/python" ] || python3 -m venv "$VIRTUAL_ENV"` + "\n"
+	// project holds host binaries. It sees the distribution's packages,
+	// so one installed with apt (python3-psycopg2, built against the
+	// guest's libraries) satisfies a requirement without a build, and pip
+	// installs the rest, at the versions asked, into the virtualenv.
+	venv := `[ -x "$VIRTUAL_ENV/bin/python" ] || python3 -m venv --system-site-packages "$VIRTUAL_ENV"` + "\n"
 	switch {
 	case d.Has("uv.lock"):
 		app.Deps = &Deps{Manager: "uv", Inputs: []string{"uv.lock", "pyproject.toml"},

@@ -108,6 +108,10 @@ type Framework struct {
 	// IgnoresEnvPort: PORT=N does not move it (Vite's port comes from its
 	// config or --port only).
 	IgnoresEnvPort bool
+	// Global are the program's options that may come before the words of
+	// Command, each taking a value unless it ends in "!": flask's
+	// --app APP and --debug in `flask --app app --debug run`.
+	Global []string
 }
 
 // Frameworks are the dev servers vmhook new knows, matched against the
@@ -142,7 +146,7 @@ var Frameworks = []Framework{
 	{Command: "rackup", Name: "Rack", Port: 9292, Flags: []string{"-p", "--port"}, Positional: true},
 	{Command: "manage.py runserver", Name: "Django", Port: 8000, Positional: true},
 	{Command: "django-admin runserver", Name: "Django", Port: 8000, Positional: true},
-	{Command: "flask run", Name: "Flask", Port: 5000},
+	{Command: "flask run", Name: "Flask", Port: 5000, Global: []string{"--app", "-A", "--env-file", "-e", "--debug!", "--no-debug!"}},
 	{Command: "uvicorn", Name: "Uvicorn", Port: 8000, Flags: []string{"--port"}, Positional: true},
 	{Command: "fastapi dev", Name: "FastAPI", Port: 8000, Flags: []string{"--port"}, Positional: true},
 	{Command: "fastapi run", Name: "FastAPI", Port: 8000, Flags: []string{"--port"}, Positional: true},
