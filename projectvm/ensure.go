@@ -26,6 +26,11 @@ type Manager struct {
 	OnPhase func(msg string)
 	// OnNotice receives one-line remarks for people (drift, recovery).
 	OnNotice func(msg string)
+	// OnStarted is called once limactl start brought the VM up, with the
+	// one line that says where its guest ports went (see portsLine), ""
+	// when they are where they were and at their own numbers. A VM that
+	// was running already is not started, and nothing is said.
+	OnStarted func(ports string)
 	// LockTimeout bounds the wait for another vmhook working on the same VM
 	// (no bound but the context's when zero). It does not bound the work
 	// done once the lock is held: each limactl call has its own bound.
@@ -183,6 +188,7 @@ func (m *Manager) ensure(ctx context.Context, p *Project) error {
 // ensureLocked creates, recovers and starts the VM as its state asks; the
 // caller holds the VM's lock and has checked its owner.
 func (m *Manager) ensureLocked(ctx context.Context, p *Project, in Instance) error {
+	var was map[int]int
 	switch in.State {
 	case Running:
 		return nil
@@ -196,7 +202,8 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project, in Instance) err
 		if err := m.freePorts(ctx, p); err != nil {
 			return err
 		}
-		if err := m.preferPorts(ctx, p, in); err != nil {
+		var err error
+		if was, err = m.preferPorts(ctx, p, in); err != nil {
 			return err
 		}
 		if err := m.clearDebris(p); err != nil {
@@ -230,12 +237,13 @@ func (m *Manager) ensureLocked(ctx context.Context, p *Project, in Instance) err
 		if err := m.repairOwner(p); err != nil {
 			return err
 		}
-		if err := m.preferPorts(ctx, p, in); err != nil {
+		var err error
+		if was, err = m.preferPorts(ctx, p, in); err != nil {
 			return err
 		}
 		m.noticeDrift(p)
 	}
-	return m.start(ctx, p)
+	return m.start(ctx, p, was)
 }
 
 // verifyDoc checks, right before Lima reads the document at path, that its
@@ -322,10 +330,11 @@ func (m *Manager) freePorts(ctx context.Context, p *Project) error {
 // its own number when that is free and unclaimed now, and a claim released
 // by destroy is taken again. A config vmhook wrote is rendered anew; when
 // the stopped VM ran that very config, its copy is updated too, so a port
-// that moved is not drift. A hand-edited config is left alone.
-func (m *Manager) preferPorts(ctx context.Context, p *Project, in Instance) error {
+// that moved is not drift. A hand-edited config is left alone. was is the
+// mapping before, when it changed, for the line said at the start.
+func (m *Manager) preferPorts(ctx context.Context, p *Project, in Instance) (was map[int]int, err error) {
 	e := m.Env
-	return withLock(ctx, e.portsLock(), nil, func() error {
+	err = withLock(ctx, e.portsLock(), nil, func() error {
 		st, err := p.configState(e)
 		if err != nil || st.result != ConfigUnchanged || !st.ours {
 			return err
@@ -379,13 +388,10 @@ func (m *Manager) preferPorts(ctx context.Context, p *Project, in Instance) erro
 				}
 			}
 		}
-		for _, g := range SortedPorts(mapping) {
-			if h := mapping[g]; h != cur[g] && cur[g] != 0 {
-				m.notice("%s: guest %d now at localhost:%d (was %d)", p.Name, g, h, cur[g])
-			}
-		}
+		was = cur
 		return nil
 	})
+	return was, err
 }
 
 // cleanupTimeout bounds the delete of a half-created instance.
@@ -465,7 +471,7 @@ func (m *Manager) apply(ctx context.Context, p *Project) error {
 		if err := m.markApplied(p); err != nil {
 			return err
 		}
-		return m.start(ctx, p)
+		return m.start(ctx, p, nil)
 	})
 }
 

@@ -1,22 +1,20 @@
 package projectvm
 
-import (
-	"path/filepath"
-	"slices"
-)
+import "path/filepath"
 
 // EntryInputs are the paths that entering p's running VM is decided from
 // (OpenProject, WriteConfig with nothing to write, Ensure of a running VM,
-// EnterArgs, MovedPorts), for a record of the decision that vmhook-enter
-// repeats while none of them changes (package entry). The record compares
+// EnterArgs), for a record of the decision that vmhook-enter repeats while
+// none of them changes (package entry). The record compares
 // them with lstat(2), and follow with stat(2).
 //
 // Every path in the chain to each one is listed, so that a directory
 // swapped for a link is seen; so are the files the decision found missing,
 // whose appearance changes it, each after the directories above it. arg is
-// the --project argument as given. The directories in lists are read for
-// their entries (the instances under LIMA_HOME), so the record compares
-// their times too. TestEntryInputsCoverEntry holds this list to what an
+// the --project argument as given. The directories in lists are the ones
+// read for their entries, whose times the record compares too; a steady
+// entry reads none (where ports went is said when the VM starts, not at an
+// entry). TestEntryInputsCoverEntry holds this list to what an
 // entry reads.
 func (m *Manager) EntryInputs(p *Project, arg string) (paths, follow, lists []string) {
 	e := m.Env
@@ -62,32 +60,7 @@ func (m *Manager) EntryInputs(p *Project, arg string) (paths, follow, lists []st
 	add(p.Settings.hostPathInputs()...)
 	// The guest's environment: the env file, and the file written from it.
 	add(p.GuestEnvInputs()...)
-	// MovedPorts says where a port went, and why, from the registry: its
-	// claims, and the instances under LIMA_HOME with their projects'
-	// configs.
-	reg, claims, instances := portInputs(e)
-	add(reg)
-	add(claims...)
-	add(instances...)
-	return paths, []string{arg}, []string{e.LimaHome}
-}
-
-// portInputs are the paths loadPortRegistry and portsInUse read: the
-// registry, the config of each claim, and each instance's files and its
-// project's config.
-func portInputs(e Env) (registry string, claims, instances []string) {
-	r, _ := readPortRegistry(e) // a bad one is said by whatever allocates
-	for _, c := range r.Claims {
-		claims = append(claims, c.Config)
-	}
-	slices.Sort(claims)
-	for _, name := range instanceNames(e) {
-		instances = append(instances, e.instanceFile(name, limaYAML), e.instanceFile(name, ownerFile))
-		if owner, _, err := ownerOf(e, name); err == nil && !owner.IsZero() {
-			instances = append(instances, owner.config(e, name))
-		}
-	}
-	return r.path, claims, instances
+	return paths, []string{arg}, nil
 }
 
 // LivePids are the pids of p's VM processes that InstanceState counts as

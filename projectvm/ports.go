@@ -383,30 +383,52 @@ func (r *portRegistry) holder(config string, h int) string {
 	return ""
 }
 
-// MovedPorts is the line that says where p's guest ports went when they are
-// not at their own host port, and why; "" when every one is.
-func MovedPorts(e Env, p *Project) string {
+// portsLine is the one line said when p's VM has started that tells where
+// its guest ports went: each one not at its own host port, and each one
+// back at it since was (the mapping before this start, nil when it did not
+// change), grouped by why, as in
+//
+//	b-dev: guest 3000 → localhost:20000, 5173 → 20001 (taken by a-dev); 8080 → 20002 (in use on the host)
+//
+// It is "" when every port is where it was, at its own number.
+func portsLine(e Env, p *Project, was map[int]int) string {
 	reg, err := loadPortRegistry(e)
 	if err != nil {
 		return ""
 	}
 	mp := reg.mapping(p.Name, p.ConfigPath)
-	var parts []string
+	var whys []string
+	groups := map[string][]string{}
 	for _, g := range SortedPorts(mp) {
 		h := mp[g]
-		if h == g {
+		var why string
+		switch {
+		case h == g && was[g] != 0 && was[g] != g:
+			why = "free again"
+		case h == g:
 			continue
+		case g < 1024:
+			why = "privileged on the host"
+		case reg.holder(p.ConfigPath, g) != "":
+			why = "taken by " + reg.holder(p.ConfigPath, g)
+		default:
+			why = "in use on the host"
 		}
-		why := fmt.Sprintf("%d is in use on the host", g)
-		if g < 1024 {
-			why = fmt.Sprintf("%d is a privileged port", g)
-		} else if who := reg.holder(p.ConfigPath, g); who != "" {
-			why = fmt.Sprintf("%d is taken by %s", g, who)
+		pair := fmt.Sprintf("%d → %d", g, h)
+		if len(whys) == 0 {
+			pair = fmt.Sprintf("guest %d → localhost:%d", g, h)
 		}
-		parts = append(parts, fmt.Sprintf("guest %d → localhost:%d (%s)", g, h, why))
+		if _, ok := groups[why]; !ok {
+			whys = append(whys, why)
+		}
+		groups[why] = append(groups[why], pair)
 	}
-	if len(parts) == 0 {
+	if len(whys) == 0 {
 		return ""
 	}
-	return p.Name + ": " + strings.Join(parts, ", ")
+	parts := make([]string, len(whys))
+	for i, why := range whys {
+		parts[i] = strings.Join(groups[why], ", ") + " (" + why + ")"
+	}
+	return p.Name + ": " + strings.Join(parts, "; ")
 }

@@ -224,3 +224,43 @@ func TestPortClaimsByProject(t *testing.T) {
 		t.Fatalf("same-basename projects share a host port: %v", got)
 	}
 }
+
+// TestPortsLine: where a VM's guest ports went is one line, grouped by why,
+// starting with the lowest guest port as "guest G → localhost:H".
+func TestPortsLine(t *testing.T) {
+	root := t.TempDir()
+	e := Env{LimaHome: filepath.Join(root, "lima"), StateHome: filepath.Join(root, "state")}
+	cfgA, cfgB := filepath.Join(root, "a.yaml"), filepath.Join(root, "b.yaml")
+	for _, f := range []string{cfgA, cfgB} {
+		os.WriteFile(f, nil, 0o644)
+	}
+	os.MkdirAll(filepath.Dir(e.portRegistry()), 0o755)
+	r := &portRegistry{path: e.portRegistry(), Claims: map[string]portClaim{
+		cfgA: {Name: "a-dev", Config: cfgA, Ports: map[int]int{3000: 3000, 5173: 5173}},
+		// 8080 is held by no VM (a listener on the host), 80 is
+		// privileged, 4000 is back at its own number.
+		cfgB: {Name: "b-dev", Config: cfgB, Ports: map[int]int{80: 20003, 3000: 20000, 4000: 4000, 5173: 20001, 8080: 20002, 8888: 8888}},
+	}}
+	if err := r.save(); err != nil {
+		t.Fatal(err)
+	}
+	p := &Project{Name: "b-dev", ConfigPath: cfgB}
+	for _, tc := range []struct {
+		name string
+		was  map[int]int
+		want string
+	}{
+		{"moved", nil, "b-dev: guest 80 → localhost:20003 (privileged on the host); 3000 → 20000, 5173 → 20001 (taken by a-dev); 8080 → 20002 (in use on the host)"},
+		{"moved back", map[int]int{4000: 20004, 8888: 8888}, "b-dev: guest 80 → localhost:20003 (privileged on the host); 3000 → 20000, 5173 → 20001 (taken by a-dev); 4000 → 4000 (free again); 8080 → 20002 (in use on the host)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := portsLine(e, p, tc.was); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+	// Every port at its own number, as before: nothing to say.
+	if got := portsLine(e, &Project{Name: "a-dev", ConfigPath: cfgA}, nil); got != "" {
+		t.Errorf("a-dev: %q, want nothing", got)
+	}
+}

@@ -205,13 +205,13 @@ func (p *Project) WriteConfig(ctx context.Context, e Env) (WriteResult, error) {
 		return WriteResult{}, err
 	}
 	if st.result != ConfigWritten {
-		return WriteResult{Result: st.result}, p.checkConsent(st.needs)
+		return WriteResult{Result: st.result}, p.checkConsent(st.needs, st.hand)
 	}
 	needs, err := p.renderNeeds(e)
 	if err != nil {
 		return WriteResult{}, err
 	}
-	if err := p.checkConsent(needs); err != nil {
+	if err := p.checkConsent(needs, nil); err != nil {
 		return WriteResult{}, err
 	}
 	var res WriteResult
@@ -223,7 +223,7 @@ func (p *Project) WriteConfig(ctx context.Context, e Env) (WriteResult, error) {
 		}
 		if st.result != ConfigWritten {
 			res.Result = st.result
-			return p.checkConsent(st.needs)
+			return p.checkConsent(st.needs, st.hand)
 		}
 		reg, err := loadPortRegistry(e)
 		if err != nil {
@@ -271,6 +271,8 @@ type configState struct {
 	// needs lists what the file asks for that needs consent (for a
 	// current or hand-edited file).
 	needs []string
+	// hand describes a file vmhook did not write (ConfigHandEdited).
+	hand *HandConfig
 }
 
 // configState reads the config file without following links and tells
@@ -305,7 +307,9 @@ func (p *Project) configState(e Env) (configState, error) {
 	if err != nil {
 		return configState{}, err
 	}
-	return configState{result: ConfigHandEdited, needs: needs}, nil
+	_, _, header := ParseConfig(data)
+	hand := &HandConfig{Path: p.ConfigPath, Edited: header, Line: p.configLine(data)}
+	return configState{result: ConfigHandEdited, needs: needs, hand: hand}, nil
 }
 
 // flagsFile remembers the settings flags of the last `use vm` or `config`.

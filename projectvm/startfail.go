@@ -32,8 +32,9 @@ func (e *StartError) Unwrap() error { return e.Err }
 // start starts p's VM and then asks the guest whether its login shells
 // carry the nesting guard (GuardInGuest): the boot hides the cost of that
 // one ssh round trip, and the first entry finds the answer. A VM entered
-// only through a session never opens a bare shell and is not asked.
-func (m *Manager) start(ctx context.Context, p *Project) error {
+// only through a session never opens a bare shell and is not asked. was is
+// the port mapping before preferPorts changed it, if it did.
+func (m *Manager) start(ctx context.Context, p *Project, was map[int]int) error {
 	// Lima refuses to start a VM whose data disk is missing, as when the
 	// data setting was added to an existing VM's definition.
 	if err := m.ensureDataDisk(ctx, p); err != nil {
@@ -44,6 +45,9 @@ func (m *Manager) start(ctx context.Context, p *Project) error {
 	}
 	if err := m.runStart(ctx, p.Name); err != nil {
 		return err
+	}
+	if m.OnStarted != nil {
+		m.OnStarted(portsLine(m.Env, p, was))
 	}
 	if p.Settings.Session == "" && ctx.Err() == nil {
 		m.GuardInGuest(ctx, p.Name)

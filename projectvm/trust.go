@@ -468,20 +468,62 @@ type ConsentError struct {
 	// Changed marks a project that was allowed before, asking for
 	// something else now.
 	Changed bool
+	// Config is set when the config file is not what vmhook wrote: using
+	// it as it is is one of Held, and the error says so first, with the
+	// way back to a generated file.
+	Config *HandConfig
+}
+
+// HandConfig is a project's config file as vmhook did not write it.
+type HandConfig struct {
+	Path string
+	// Edited marks a file that starts with vmhook's header: vmhook wrote
+	// it, and it was edited since. Without the header, someone wrote it
+	// from scratch.
+	Edited bool
+	// Line is the consent line for using the file as it is, one of Held.
+	Line string
 }
 
 func (e *ConsentError) Error() string {
-	what := "asks for host access you have not allowed"
-	if e.Changed {
-		what = "asks for host access that changed since you allowed it"
-	}
 	run := "vmhook allow --project " + quoteArg(e.Dir)
 	if hasControl(e.Dir) {
 		// Shown escaped, the path could not be pasted back.
 		run = "vmhook allow (in that directory)"
 	}
+	if e.Config != nil {
+		return e.configError(run)
+	}
+	what := "asks for host access you have not allowed"
+	if e.Changed {
+		what = "asks for host access that changed since you allowed it"
+	}
 	return printable(fmt.Sprintf("%s %s, held back: %s; if you trust that, run: %s",
 		e.Dir, what, strings.Join(e.Held, "; "), run))
+}
+
+// configError names a config file vmhook did not write as such, with both
+// ways on: back to a generated file, or keeping this one. Host access the
+// file asks for beyond that is listed as any project's is.
+func (e *ConsentError) configError(run string) string {
+	c := e.Config
+	what, fix := "was edited by hand", "move the change into "+ProjectFile+" and delete the file (vmhook then writes it again)"
+	if !c.Edited {
+		what, fix = "was not written by vmhook", "move what it sets into "+ProjectFile+" and delete the file (vmhook then writes one)"
+	}
+	access := slices.DeleteFunc(slices.Clone(e.Held), func(s string) bool { return s == c.Line })
+	if len(access) == 0 {
+		if e.Changed {
+			what += " and changed since you allowed it"
+		}
+		return printable(fmt.Sprintf("%s %s; %s, or keep the file as it is: %s", shown(c.Path), what, fix, run))
+	}
+	ask := "asks for host access you have not allowed"
+	if e.Changed {
+		ask = "asks for host access that changed since you allowed it"
+	}
+	return printable(fmt.Sprintf("%s %s and %s, held back: %s; %s, or, if you trust that, keep the file as it is: %s",
+		shown(c.Path), what, ask, strings.Join(access, "; "), fix, run))
 }
 
 // quoteArg quotes s for a POSIX shell when it needs it.
@@ -550,8 +592,8 @@ func userConfigHash(e Env) string {
 }
 
 // checkConsent returns a *ConsentError unless the user allowed exactly needs
-// for p.
-func (p *Project) checkConsent(needs []string) error {
+// for p; hand is the config file when vmhook did not write it as it is.
+func (p *Project) checkConsent(needs []string, hand *HandConfig) error {
 	if p.Named || len(needs) == 0 {
 		return nil
 	}
@@ -560,7 +602,7 @@ func (p *Project) checkConsent(needs []string) error {
 	if rec.Project == p.Owner() && rec.Hash == itemsHash(needs) {
 		return nil
 	}
-	return &ConsentError{Dir: p.Dir, Held: needs, Changed: rec.Project == p.Owner() && rec.Hash != ""}
+	return &ConsentError{Dir: p.Dir, Held: needs, Changed: rec.Project == p.Owner() && rec.Hash != "", Config: hand}
 }
 
 // userAccess is what the user's own config alone asks for in this project:
@@ -617,9 +659,15 @@ func (p *Project) needs(e Env, doc []byte, generated bool) ([]string, error) {
 		held = append(held, a)
 	}
 	if !generated {
-		held = append(held, Access{Kind: "config", Text: printable(fmt.Sprintf("use %s as it is: vmhook did not write it here (sha256 %s)", shown(p.ConfigPath), fullHash(doc)[:16]))})
+		held = append(held, Access{Kind: "config", Text: p.configLine(doc)})
 	}
 	return accessTexts(held), nil
+}
+
+// configLine is the consent line for using doc, a config vmhook did not
+// write, as it is.
+func (p *Project) configLine(doc []byte) string {
+	return printable(fmt.Sprintf("use %s as it is: vmhook did not write it here (sha256 %s)", shown(p.ConfigPath), fullHash(doc)[:16]))
 }
 
 // renderNeeds renders p's config in memory and returns what it needs consent

@@ -291,6 +291,37 @@ func TestConfigNotWrittenHere(t *testing.T) {
 	}
 }
 
+// TestConsentErrorNamesHandEdits: a config vmhook did not write is named as
+// such, with both ways on (back to vmhook.yaml, or allow), and what else it
+// reaches on the host is still listed.
+func TestConsentErrorNamesHandEdits(t *testing.T) {
+	const cfg = "/w/p/.lima/config.yaml"
+	line := "use /w/p/.lima/config.yaml as it is: vmhook did not write it here (sha256 0123456789abcdef)"
+	edited := &HandConfig{Path: cfg, Edited: true, Line: line}
+	for _, tc := range []struct {
+		name string
+		e    ConsentError
+		want string
+	}{
+		{"access", ConsentError{Dir: "/w/p", Held: []string{"mount /srv read-only"}},
+			"/w/p asks for host access you have not allowed, held back: mount /srv read-only; if you trust that, run: vmhook allow --project /w/p"},
+		{"edited", ConsentError{Dir: "/w/p", Held: []string{line}, Config: edited},
+			cfg + " was edited by hand; move the change into vmhook.yaml and delete the file (vmhook then writes it again), or keep the file as it is: vmhook allow --project /w/p"},
+		{"edited again", ConsentError{Dir: "/w/p", Held: []string{line}, Changed: true, Config: edited},
+			cfg + " was edited by hand and changed since you allowed it; move the change into vmhook.yaml and delete the file (vmhook then writes it again), or keep the file as it is: vmhook allow --project /w/p"},
+		{"edited with access", ConsentError{Dir: "/w/p", Held: []string{"mount /srv writable", line}, Config: edited},
+			cfg + " was edited by hand and asks for host access you have not allowed, held back: mount /srv writable; move the change into vmhook.yaml and delete the file (vmhook then writes it again), or, if you trust that, keep the file as it is: vmhook allow --project /w/p"},
+		{"not vmhook's", ConsentError{Dir: "/w/p", Held: []string{line}, Config: &HandConfig{Path: cfg, Line: line}},
+			cfg + " was not written by vmhook; move what it sets into vmhook.yaml and delete the file (vmhook then writes one), or keep the file as it is: vmhook allow --project /w/p"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.e.Error(); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestOneVMPerDirectory: a project reached through a link is its real
 // directory, with the same name, state and records.
 func TestOneVMPerDirectory(t *testing.T) {

@@ -72,7 +72,8 @@ type rt struct {
 	// path included (tests compare the two).
 	fullCLI bool
 	// start is when the run began; said are the lines it printed, and
-	// busy is set once it showed progress: what recordEntry needs to know.
+	// busy is set once it showed progress or started the VM: what
+	// recordEntry needs to know.
 	start time.Time
 	said  []string
 	busy  atomic.Bool
@@ -80,6 +81,9 @@ type rt struct {
 	// only (what the guest's environment left out, after a change), which
 	// a recorded decision must not repeat.
 	saidOnce bool
+	// command is set when the run ends in a command (vmhook shell -- CMD),
+	// whose stderr is the command's: the ports line is left to status.
+	command bool
 }
 
 func (r *rt) getenv(k string) string { return entry.Getenv(r.environ, k) }

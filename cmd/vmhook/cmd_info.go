@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -21,6 +23,55 @@ func formatPorts(ps []projectvm.PortMap) string {
 		return "-"
 	}
 	return strings.Join(out, ", ")
+}
+
+// listPortsWidth is the most columns list gives a VM's ports: with a long
+// hashed name and a project path in the home, a line stays within 100.
+const listPortsWidth = 12
+
+// listPorts is a VM's ports as list shows them: each guest port, with its
+// host port when that is another number (every forward is on 127.0.0.1),
+// or, when that would take more than listPortsWidth columns, how many ("9
+// ports", "9 (4 moved)"); vmhook status shows each.
+func listPorts(ps []projectvm.PortMap) string {
+	if len(ps) == 0 {
+		return "-"
+	}
+	var each []string
+	moved := 0
+	for _, p := range ps {
+		if p.Host == p.Guest {
+			each = append(each, fmt.Sprint(p.Guest))
+			continue
+		}
+		moved++
+		each = append(each, fmt.Sprintf("%d→%d", p.Guest, p.Host))
+	}
+	if s := strings.Join(each, ", "); utf8.RuneCountInString(s) <= listPortsWidth {
+		return s
+	}
+	if moved == 0 {
+		return fmt.Sprintf("%d ports", len(ps))
+	}
+	return fmt.Sprintf("%d (%d moved)", len(ps), moved)
+}
+
+// homePath is path with the home directory shown as ~, as people read it.
+func homePath(home, path string) string {
+	if rest, ok := strings.CutPrefix(path, home+"/"); ok && home != "" && home != "/" {
+		return "~/" + rest
+	}
+	return path
+}
+
+// writeList prints the table of list: one VM a line, its project last.
+func writeList(out io.Writer, infos []projectvm.Info, home string) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "NAME\tSTATUS\tPORTS\tPROJECT")
+	for _, in := range infos {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", in.Name, in.State, listPorts(in.Ports), homePath(home, in.Project.String()))
+	}
+	return w.Flush()
 }
 
 // formatData says where a named VM's data is and what becomes of it.
@@ -82,9 +133,10 @@ func infoCommands(r *rt) []*cli.Command {
 			},
 		},
 		{
-			Name:  "list",
-			Usage: "list every VM vmhook created",
-			Flags: []cli.Flag{jsonFlag},
+			Name:        "list",
+			Usage:       "list every VM vmhook created",
+			Description: "PORTS lists each guest port, with its host port where that is another number, or, when\nthey are many, how many and how many moved; vmhook status shows every forward.",
+			Flags:       []cli.Flag{jsonFlag},
 			Action: func(c *cli.Context) error {
 				env, err := r.env()
 				if err != nil {
@@ -105,12 +157,7 @@ func infoCommands(r *rt) []*cli.Command {
 					}
 					return nil
 				}
-				w := tabwriter.NewWriter(r.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "NAME\tSTATUS\tPORTS\tPROJECT")
-				for _, in := range infos {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", in.Name, in.State, formatPorts(in.Ports), in.Project)
-				}
-				return w.Flush()
+				return writeList(r.stdout, infos, env.Home)
 			},
 		},
 		{

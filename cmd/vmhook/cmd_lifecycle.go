@@ -13,7 +13,9 @@ import (
 
 // ensureRunning creates or starts the project's VM, with progress. Waiting
 // for another vmhook is bounded by the Manager's lock time-out, each create
-// and start by limactl's start time-out, and all of it by a signal.
+// and start by limactl's start time-out, and all of it by a signal. Where
+// the guest ports went is said once per start, after the progress, unless
+// the run's stderr is a command's.
 func (r *rt) ensureRunning(ctx context.Context, m *projectvm.Manager, p *projectvm.Project, apply bool) error {
 	// Every verb that starts a VM comes through here: refusing here as well
 	// keeps one that forgot to check first from starting a VM in a VM.
@@ -22,6 +24,12 @@ func (r *rt) ensureRunning(ctx context.Context, m *projectvm.Manager, p *project
 	}
 	pr := r.startProgress("starting " + p.Name)
 	m.OnPhase = pr.onPhase
+	var ports string
+	m.OnStarted = func(line string) {
+		// A run that started the VM is no steady entry to repeat.
+		r.busy.Store(true)
+		ports = line
+	}
 	var err error
 	if apply {
 		err = m.Apply(ctx, p)
@@ -29,10 +37,8 @@ func (r *rt) ensureRunning(ctx context.Context, m *projectvm.Manager, p *project
 		err = m.Ensure(ctx, p)
 	}
 	pr.finish(err == nil, p.Name+" is running")
-	if err == nil {
-		if line := projectvm.MovedPorts(m.Env, p); line != "" {
-			r.say.line("%s", line)
-		}
+	if err == nil && ports != "" && !r.command {
+		r.say.line("%s", ports)
 	}
 	if err != nil && signalOf(ctx) != nil {
 		return r.interrupted(ctx, "while starting "+p.Name, "run vmhook up (or vm-shell) to carry on")

@@ -135,9 +135,12 @@ func (r *rt) reportPlan(plan scaffold.Plan) {
 }
 
 // reportChanges tells people, one line per file, what vmhook new did, and
-// what they may want to add by hand to the files it kept.
+// what they may want to add by hand to the files it kept. --force, which
+// replaces every file kept, is suggested only when each of them is one
+// vmhook wrote: never while it would replace a file of the project's own.
 func (r *rt) reportChanges(dir, tmpl string, changes []scaffold.Change) {
-	forceable := false
+	var ours []string
+	theirs := false
 	for _, c := range changes {
 		p := filepath.Join(dir, filepath.FromSlash(c.File))
 		hint := ""
@@ -153,10 +156,11 @@ func (r *rt) reportChanges(dir, tmpl string, changes []scaffold.Change) {
 			r.say.line("replaced %s with %s's; yours is now %s", p, tmpl, filepath.Join(dir, filepath.FromSlash(c.Backup)))
 		case scaffold.Kept:
 			if c.Theirs {
+				theirs = true
 				r.say.line("kept %s, the project's own%s", p, hint)
 				continue
 			}
-			forceable = true
+			ours = append(ours, p)
 			r.say.line("kept %s, which differs from %s's%s (see: vmhook templates %s %s)", p, tmpl, hint, tmpl, c.File)
 		case scaffold.Omitted:
 			r.say.line("left out %s: %s", c.File, c.Hint)
@@ -165,8 +169,8 @@ func (r *rt) reportChanges(dir, tmpl string, changes []scaffold.Change) {
 	switch {
 	case len(changes) == 0:
 		r.say.line("%s already has everything of %s; nothing written", dir, tmpl)
-	case forceable:
-		r.say.line("vmhook new --force replaces the files kept, keeping a backup of each")
+	case len(ours) > 0 && !theirs:
+		r.say.line("vmhook new --force replaces %s, keeping a backup of each", strings.Join(ours, ", "))
 	}
 }
 

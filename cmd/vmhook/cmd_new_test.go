@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -104,6 +105,45 @@ func TestNewWritesTemplate(t *testing.T) {
 				t.Errorf("%v: stderr lacks %q:\n%s", tc.args, want, stderr)
 			}
 		}
+	}
+}
+
+// TestNewForceOnlyForVmhooks: --force, which replaces every file kept, is
+// suggested, by name, when each of them is one vmhook wrote, and not while
+// one of the project's own is kept beside them.
+func TestNewForceOnlyForVmhooks(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		want  string // the --force line, "" for none
+	}{
+		{"vmhook's only", map[string]string{"vmhook.yaml": "cpus: 2\n"},
+			"vmhook: vmhook new --force replaces %s, keeping a backup of each\n"},
+		{"with the project's own", map[string]string{"vmhook.yaml": "cpus: 2\n", "justfile": "build:\n    make\n"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			for f, data := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, f), []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code, _, stderr := runVmhook(t, newTestEnv(t), "new", "--template", "vm-dev", dir)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, stderr)
+			}
+			if !strings.Contains(stderr, "vmhook: kept "+filepath.Join(dir, "vmhook.yaml")+", which differs") {
+				t.Fatalf("vmhook.yaml not kept as vmhook's:\n%s", stderr)
+			}
+			switch {
+			case tc.want == "" && strings.Contains(stderr, "--force"):
+				t.Errorf("--force suggested while it would replace the project's own justfile:\n%s", stderr)
+			case tc.want != "" && !strings.Contains(stderr, fmt.Sprintf(tc.want, filepath.Join(dir, "vmhook.yaml"))):
+				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr)
+			}
+		})
 	}
 }
 

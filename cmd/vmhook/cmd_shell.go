@@ -47,6 +47,7 @@ func (r *rt) shell(cl call, flags projectvm.Flags, cmd []string) error {
 	if err != nil {
 		return err
 	}
+	r.command = len(cmd) > 0
 	if err := r.ensureRunning(cl.ctx, m, p, false); err != nil {
 		return err
 	}
