@@ -151,7 +151,7 @@ func (p *Project) GuestEnv(environ []string) (vars []guestVar, left []string) {
 		}
 	}
 	for _, name := range strings.Fields(entry.Getenv(environ, GuestEnvVar)) {
-		v, ok := lookupEnv(environ, name)
+		v, ok := entry.LookupEnv(environ, name)
 		if !ok {
 			left = append(left, fmt.Sprintf("left %s (use vm --env) out of the guest: the .envrc does not set it", name))
 			continue
@@ -159,16 +159,6 @@ func (p *Project) GuestEnv(environ []string) (vars []guestVar, left []string) {
 		put(guestVar{name, v, "use vm --env"})
 	}
 	return vars, left
-}
-
-// lookupEnv is os.LookupEnv on environ (the last entry wins).
-func lookupEnv(environ []string, name string) (string, bool) {
-	for i := len(environ) - 1; i >= 0; i-- {
-		if v, ok := strings.CutPrefix(environ[i], name+"="); ok {
-			return v, true
-		}
-	}
-	return "", false
 }
 
 // readEnvFile reads the project's env file: a regular file in the project,

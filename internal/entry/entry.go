@@ -192,12 +192,18 @@ func RelevantEnv(environ []string) []string {
 // Getenv returns the value of the last entry for name in environ, as the
 // shell and every part of vmhook read it.
 func Getenv(environ []string, name string) string {
+	v, _ := LookupEnv(environ, name)
+	return v
+}
+
+// LookupEnv is Getenv that also reports whether name is set at all.
+func LookupEnv(environ []string, name string) (string, bool) {
 	for i := len(environ) - 1; i >= 0; i-- {
 		if v, ok := strings.CutPrefix(environ[i], name+"="); ok {
-			return v
+			return v, true
 		}
 	}
-	return ""
+	return "", false
 }
 
 // Dir is where records are kept for the environment environ: beside the
